@@ -1,0 +1,92 @@
+"""The one aiohttp application: web chat, health, and the Telegram and SMS webhooks.
+
+Resources (Redis, the embedded server, channels) are opened and closed around a `yield` in
+`cleanup_ctx`, in the aiohttp-demos style, so start and stop are symmetric and testable.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.channels import sms as sms_channel
+from bot.channels import telegram as telegram_channel
+from bot.channels import web as web_channel
+from bot.conversations import ContentHolder, Conversations
+from bot.settings import Settings
+from bot.store.embedded import EmbeddedRedis
+from bot.store.redis import RedisStore
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+CONTENT = web.AppKey("content", ContentHolder)
+REDIS = web.AppKey("redis", Redis)
+STORE = web.AppKey("store", RedisStore)
+CONVERSATIONS = web.AppKey("conversations", Conversations)
+STARTED = web.AppKey("started", float)
+CHANNELS = web.AppKey("channels", list[str])
+
+MAX_BODY = 256 * 1024
+"""Larger requests get 413 before any handler runs: no webhook we serve is anywhere near this."""
+
+
+def create_app(settings: Settings, content: ContentHolder | None = None) -> web.Application:
+    """Build the app; content is checked here, so broken content stops the start, loudly."""
+    app = web.Application(client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    app[CONTENT] = content or ContentHolder.load(settings.content_dir)
+    app[STARTED] = time.time()
+    app[CHANNELS] = []
+    app.cleanup_ctx.append(_redis_ctx)
+    app.router.add_get("/healthz", healthz)
+    web_channel.setup(app)
+    if settings.telegram_bot_token:
+        telegram_channel.setup(app)
+    if settings.twilio_auth_token:
+        sms_channel.setup(app)
+    return app
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        url = await embedded.astart()
+        log.info("embedded Redis started (data in %s)", embedded.data_dir)
+    redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    app[REDIS] = redis
+    store = RedisStore(redis, session_ttl=settings.session_ttl, prefs_ttl=settings.prefs_ttl)
+    app[STORE] = store
+    app[CONVERSATIONS] = Conversations(store, app[CONTENT])
+    try:
+        yield
+    finally:
+        await redis.aclose()
+        if embedded is not None:
+            await embedded.astop()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """For load balancers and people: is Redis reachable, which content version is live."""
+    app = request.app
+    redis_ok = await app[STORE].ping()
+    content = app[CONTENT].current.content
+    body = {
+        "status": "ok" if redis_ok else "degraded",
+        "redis": "ok" if redis_ok else "unreachable",
+        "content": {
+            "version": content.version,
+            "articles": len(content.articles),
+            "nodes": len(content.dialog.nodes),
+            "loaded_at": int(content.loaded_at),
+        },
+        "uptime_s": int(time.time() - app[STARTED]),
+    }
+    return web.json_response(body, status=200 if redis_ok else 503)

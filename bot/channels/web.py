@@ -1,0 +1,82 @@
+"""The web chat: one static page and one JSON endpoint, a thin translation to the engine."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.engine import Inbound, Reply
+from bot.engine.types import COMMANDS
+from bot.store.base import SessionKey
+
+USER_ID = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+class ChatRequest(BaseModel):
+    user: str = Field(pattern=USER_ID)
+    text: str = Field("", max_length=4000)
+    choice: str | None = Field(None, pattern=r"^\d{1,2}$")
+    command: Literal[COMMANDS] | None = None  # type: ignore[valid-type]
+    lang_hint: str | None = Field(None, max_length=16)
+
+
+def reply_json(reply: Reply) -> dict[str, Any]:
+    return {
+        "kind": reply.kind,
+        "text": reply.text,
+        "lang": reply.lang,
+        "title": reply.title,
+        "article": reply.article,
+        "hint": reply.hint,
+        "options": [{"key": o.key, "label": o.label} for o in reply.options],
+    }
+
+
+async def index(request: web.Request) -> web.Response:
+    page = resources.files("bot.web").joinpath("static/index.html").read_text(encoding="utf-8")
+    return web.Response(
+        text=page,
+        content_type="text/html",
+        headers={
+            "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; "
+            "script-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+async def chat(request: web.Request) -> web.Response:
+    from bot.app import CONVERSATIONS
+
+    try:
+        data = await request.json()
+        req = ChatRequest.model_validate(data)
+    except ValueError as exc:  # JSONDecodeError and ValidationError are ValueErrors
+        detail = _first_error(exc)
+        return web.json_response({"error": f"bad request: {detail}"}, status=400)
+    hint = (req.lang_hint or "")[:2].lower() or None
+    inbound = Inbound(text=req.text, choice=req.choice, command=req.command, lang_hint=hint)
+    turn = await request.app[CONVERSATIONS].handle(SessionKey("web", req.user), inbound)
+    return web.json_response(
+        {"lang": turn.session.lang, "replies": [reply_json(r) for r in turn.replies]}
+    )
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        return f"{where}: {err['msg']}"
+    return re.sub(r"\s+", " ", str(exc))[:200] or "expected a JSON object"
+
+
+def setup(app: web.Application) -> None:
+    from bot.app import CHANNELS
+
+    app[CHANNELS].append("web chat")
+    app.router.add_get("/", index)
+    app.router.add_post("/api/chat", chat)

@@ -1,0 +1,141 @@
+"""The `safar` command: serve, chat, check, ask, eval."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from bot import LANGUAGES
+from bot.content.load import Content, load_content
+from bot.content.problems import ContentError
+from bot.settings import Settings, SettingsError, load_settings
+
+LANG = click.Choice(LANGUAGES)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _content(root: Path) -> Content:
+    result = load_content(root)
+    if result.content is None:
+        for problem in result.errors:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(
+            f"the content under {root} has {len(result.errors)} error(s): run 'safar check'"
+        )
+    return result.content
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Safar: answers for labour migrants on Telegram, SMS and the web."""
+
+
+@main.command()
+def serve() -> None:
+    """Run the web server (web chat, /healthz, and the Telegram and SMS channels when set up)."""
+    import asyncio
+
+    from bot.privacy import setup_logging
+    from bot.server import serve_forever
+
+    settings = _settings()
+    setup_logging(settings.log_level)
+    try:
+        asyncio.run(serve_forever(settings))
+    except ContentError as exc:
+        click.echo(str(exc), err=True)
+        raise click.ClickException("content has errors: fix them (see 'safar check')") from None
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--lang", type=LANG, help="Start in this language instead of the language menu.")
+def chat(lang: str | None) -> None:
+    """Talk to the bot in this terminal (nothing is stored)."""
+    from bot.channels.console import run
+    from bot.engine import Engine
+
+    content = _content(_settings().content_dir)
+    run(Engine(content), lang, sys.stdin, sys.stdout)
+
+
+@main.command()
+@click.argument("root", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Print errors only, no warnings.")
+def check(root: Path | None, quiet: bool) -> None:
+    """Check dialogs, knowledge and locales under ROOT (default: the content dir).
+
+    Exits 1 on any error. Every line starts with path:line: and says how to fix it.
+    """
+    root = root or _settings().content_dir
+    if not root.is_dir():
+        raise click.ClickException(f"{root} is not a folder")
+    result = load_content(root)
+    for problem in result.problems:
+        if problem.severity == "error" or not quiet:
+            click.echo(str(problem))
+    n_err, n_warn = len(result.errors), len(result.warnings)
+    summary = f"{n_err} error(s), {n_warn} warning(s)"
+    if result.content is not None:
+        c = result.content
+        summary += f"; {len(c.articles)} articles, {len(c.dialog.nodes)} dialog nodes"
+    click.echo(summary, err=True)
+    sys.exit(1 if n_err else 0)
+
+
+@main.command()
+@click.argument("text", nargs=-1)
+@click.option("--lang", type=LANG, help="Reply in this language (default: detect).")
+@click.option("--jsonl", is_flag=True, help="Read JSON lines {text, lang?} on stdin.")
+def ask(text: tuple[str, ...], lang: str | None, jsonl: bool) -> None:
+    """Search the knowledge base: the answer a person would get."""
+    content = _content(_settings().content_dir)
+    index = content.search
+    if jsonl:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                q, qlang = str(item["text"]), item.get("lang")
+            except (ValueError, KeyError, TypeError) as exc:
+                click.echo(json.dumps({"error": f"bad input line: {exc}"}))
+                continue
+            result = index.search(q, qlang if qlang in LANGUAGES else None)
+            out = {
+                "lang": result.lang,
+                "answer": result.answer,
+                "matches": [{"id": m.id, "score": round(m.score, 4)} for m in result.matches[:3]],
+            }
+            click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    if not text:
+        raise click.UsageError("give a question, or use --jsonl")
+    result = index.search(" ".join(text), lang)
+    if result.answer is None:
+        close = ", ".join(f"{m.id} ({m.score:.2f})" for m in result.matches) or "nothing close"
+        click.echo(f"[{result.lang}] not sure: no article given. Closest: {close}")
+        return
+    article = content.articles[result.answer].lang(result.lang)
+    click.echo(f"[{result.lang}] {result.answer}\n\n{article.title}\n\n{article.text}")
+
+
+@main.command(name="eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def eval_(file: Path) -> None:
+    """Measure the search on a YAML list of questions (like shared/eval/dev.yaml)."""
+    from bot.search.evaluate import evaluate, load_questions, print_report
+
+    content = _content(_settings().content_dir)
+    report = evaluate(content.search, load_questions(file))
+    print_report(report, sys.stdout)

@@ -1,0 +1,1 @@
+"""Staff-edited content: dialogs, knowledge articles, hotlines; loading and checking them."""

@@ -1,0 +1,469 @@
+"""Load all content into one immutable snapshot, or say exactly what is wrong.
+
+A snapshot is only built when there are no errors, and the running bot swaps snapshots in one
+assignment, so a bad edit can be reported but can never be half-applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot import LANGUAGES
+from bot.content.errors import pydantic_problems
+from bot.content.hotlines import format_hotline
+from bot.content.models import (
+    ARTICLE_ID,
+    NODE_ID,
+    AnswerNode,
+    ArticleFile,
+    DialogFile,
+    HandoffNode,
+    Hotline,
+    HotlinesFile,
+    MenuNode,
+    Node,
+)
+from bot.content.problems import ContentError, Problem, did_you_mean, display_path
+from bot.content.yamlfile import YamlDoc, YamlSyntaxError, load_yaml
+from bot.i18n import Catalogs
+from bot.search import SearchIndex
+
+M = TypeVar("M", bound=BaseModel)
+REVIEW_MAX_AGE = dt.timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """An article in one language, placeholders already filled in."""
+
+    title: str
+    text: str
+    sms: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    path: str
+    reviewed: dt.date
+    related: tuple[str, ...]
+    verify: tuple[str, ...]
+    sources: tuple[tuple[str, str], ...]
+    texts: dict[str, ArticleText]
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def lang(self, lang: str) -> ArticleText:
+        return self.texts.get(lang) or self.texts["en"]
+
+
+@dataclass(frozen=True)
+class Dialog:
+    start: str
+    nodes: dict[str, Node]
+    lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """node id -> (file, line), for messages that point staff at a node."""
+
+    def menu(self, node_id: str | None) -> MenuNode | None:
+        node = self.nodes.get(node_id or "")
+        return node if isinstance(node, MenuNode) else None
+
+    def first_handoff(self) -> HandoffNode | None:
+        for node in self.nodes.values():
+            if isinstance(node, HandoffNode):
+                return node
+        return None
+
+
+@dataclass(frozen=True)
+class Content:
+    root: Path
+    dialog: Dialog
+    articles: dict[str, Article]
+    hotlines: dict[str, Hotline]
+    default_hotline: str
+    catalogs: Catalogs
+    search: SearchIndex
+    version: str
+    loaded_at: float
+
+    @property
+    def hotline(self) -> Hotline:
+        return self.hotlines[self.default_hotline]
+
+
+@dataclass
+class LoadResult:
+    content: Content | None
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+class _Loader:
+    def __init__(self, root: Path, today: dt.date) -> None:
+        self.root = root
+        self.today = today
+        self.problems: list[Problem] = []
+        self.digest = hashlib.sha256()
+
+    def rel(self, path: Path) -> str:
+        return display_path(path, self.root)
+
+    def error(self, path: Path | str, line: int, message: str) -> None:
+        p = path if isinstance(path, str) else self.rel(path)
+        self.problems.append(Problem(p, line, message))
+
+    def warn(self, path: Path | str, line: int, message: str) -> None:
+        p = path if isinstance(path, str) else self.rel(path)
+        self.problems.append(Problem(p, line, message, "warning"))
+
+    def parse(self, path: Path, model: type[M]) -> tuple[M | None, YamlDoc | None]:
+        try:
+            self.digest.update(path.read_bytes())
+            doc = load_yaml(path)
+        except YamlSyntaxError as exc:
+            self.error(path, exc.line, str(exc))
+            return None, None
+        except OSError as exc:
+            self.error(path, 1, f"cannot read the file: {exc.strerror}")
+            return None, None
+        for key, first, again in doc.duplicates:
+            self.error(
+                path,
+                again,
+                f"'{key[-1]}' appears twice (first on line {first}): "
+                "rename one of them or delete the copy",
+            )
+        if doc.data is None:
+            self.error(path, 1, "the file is empty: add content or delete the file")
+            return None, doc
+        if not isinstance(doc.data, dict):
+            self.error(path, 1, "the file must be a group of 'key: value' lines at the top level")
+            return None, doc
+        try:
+            return model.model_validate(doc.data), doc
+        except ValidationError as exc:
+            self.problems.extend(pydantic_problems(exc, doc, self.rel(path), model))
+            return None, doc
+
+
+def load_content(root: Path, today: dt.date | None = None) -> LoadResult:
+    """Read dialogs/, knowledge/ and locales/ under `root`; errors and warnings in `problems`."""
+    import time
+
+    loader = _Loader(root, today or dt.date.today())
+    catalogs = _load_locales(loader)
+    hotlines, default = _load_hotlines(loader)
+    articles = _load_articles(loader, catalogs, hotlines, default)
+    dialog = _load_dialogs(loader, articles)
+    problems = sorted(set(loader.problems), key=lambda p: (p.path, p.line, p.message))
+    if any(p.severity == "error" for p in problems) or dialog is None or default is None:
+        return LoadResult(None, problems)
+    content = Content(
+        root=root,
+        dialog=dialog,
+        articles=articles,
+        hotlines=hotlines,
+        default_hotline=default,
+        catalogs=catalogs,
+        search=SearchIndex.build(articles),
+        version=loader.digest.hexdigest()[:12],
+        loaded_at=time.time(),
+    )
+    return LoadResult(content, problems)
+
+
+def require_content(root: Path) -> Content:
+    result = load_content(root)
+    if result.content is None:
+        raise ContentError(result.errors)
+    return result.content
+
+
+def _load_locales(loader: _Loader) -> Catalogs:
+    from babel.messages.pofile import PoFileError, read_po
+
+    base = loader.root / "locales"
+    pot_ids: set[str] = set()
+    pot = base / "messages.pot"
+    if pot.exists():
+        with pot.open("rb") as fp:
+            pot_ids = {str(m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(fp) if m.id}
+    for lang in LANGUAGES:
+        po = base / lang / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            loader.error(po, 1, f"the {lang} catalog is missing: run 'make messages' to create it")
+            continue
+        loader.digest.update(po.read_bytes())
+        try:
+            with po.open("rb") as fp:
+                catalog = read_po(fp, locale=lang, abort_invalid=True)
+        except (PoFileError, ValueError) as exc:
+            loader.error(po, getattr(exc, "lineno", 1) or 1, f"cannot read the catalog: {exc}")
+            continue
+        ids = set()
+        for msg in catalog:
+            if not msg.id:
+                continue
+            msgid = str(msg.id if isinstance(msg.id, str) else msg.id[0])
+            ids.add(msgid)
+            strings = msg.string if isinstance(msg.string, tuple) else (msg.string,)
+            if not all(strings) and lang != "en":
+                loader.error(
+                    po,
+                    msg.lineno,
+                    f"'{msgid[:50]}' has no translation: write it in msgstr",
+                )
+            for problem in _format_problems(msgid, strings):
+                loader.error(po, msg.lineno, problem)
+        for missing in sorted(pot_ids - ids):
+            loader.error(po, 1, f"'{missing[:50]}' is not in this catalog: run 'make messages'")
+    return Catalogs.load(base)
+
+
+def _format_problems(msgid: str, strings: Iterable[str]) -> list[str]:
+    """A translation that drops or renames a %(name)s placeholder would crash at run time."""
+    import re
+
+    wanted = set(re.findall(r"%\((\w+)\)s", msgid))
+    out = []
+    for s in strings:
+        if s and set(re.findall(r"%\((\w+)\)s", s)) != wanted:
+            names = ", ".join(f"%({w})s" for w in sorted(wanted)) or "none"
+            out.append(f"translation of '{msgid[:40]}' must keep the placeholders: {names}")
+    return out
+
+
+def _load_hotlines(loader: _Loader) -> tuple[dict[str, Hotline], str | None]:
+    path = loader.root / "knowledge" / "hotlines.yaml"
+    if not path.exists():
+        loader.error(path, 1, "hotlines.yaml is missing: the bot needs at least one hotline")
+        return {}, None
+    model, doc = loader.parse(path, HotlinesFile)
+    if model is None or doc is None:
+        return {}, None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    for hid, hotline in model.hotlines.items():
+        try:
+            ZoneInfo(hotline.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            loader.error(
+                path,
+                doc.line(("hotlines", hid, "timezone")),
+                f"hotline '{hid}': time zone '{hotline.timezone}' is not known: "
+                "use a name like Asia/Dushanbe or Asia/Bishkek",
+            )
+        for item in hotline.verify:
+            loader.warn(path, doc.line(("hotlines", hid, "verify")), f"verify: {item}")
+    if model.default not in model.hotlines:
+        loader.error(
+            path,
+            doc.line(("default",)),
+            f"default hotline '{model.default}' is not defined"
+            f"{did_you_mean(model.default, model.hotlines)}",
+        )
+        return dict(model.hotlines), None
+    return dict(model.hotlines), model.default
+
+
+def _load_articles(
+    loader: _Loader, catalogs: Catalogs, hotlines: dict[str, Hotline], default: str | None
+) -> dict[str, Article]:
+    folder = loader.root / "knowledge"
+    articles: dict[str, Article] = {}
+    docs: dict[str, tuple[Path, YamlDoc, ArticleFile]] = {}
+    for path in sorted(folder.glob("*.y*ml")):
+        if path.name == "hotlines.yaml" or path.suffix not in (".yaml", ".yml"):
+            continue
+        aid = path.stem
+        if not ARTICLE_ID.match(aid):
+            loader.error(
+                path, 1, f"'{path.name}' is not a valid article file name: use lowercase-with-dashes"
+            )
+            continue
+        model, doc = loader.parse(path, ArticleFile)
+        if model is None or doc is None:
+            continue
+        docs[aid] = (path, doc, model)
+    for aid, (path, doc, model) in docs.items():
+        for i, rel in enumerate(model.related):
+            if rel not in docs:
+                loader.error(
+                    path,
+                    doc.line(("related", i)),
+                    f"related article '{rel}' does not exist{did_you_mean(rel, docs)}",
+                )
+        for i, item in enumerate(model.verify):
+            loader.warn(path, doc.line(("verify", i)), f"verify: {item}")
+        if loader.today - model.reviewed > REVIEW_MAX_AGE:
+            loader.warn(
+                path,
+                doc.line(("reviewed",)),
+                f"last reviewed {model.reviewed.isoformat()}, more than 12 months ago: "
+                "check the facts and update the date",
+            )
+        texts = {}
+        for lang in LANGUAGES:
+            block = model.lang(lang)
+            hotline = hotlines.get(default or "")
+            fill = {
+                "hotline": format_hotline(hotline, catalogs(lang)) if hotline else "",
+                "hotline_phone": hotline.phone if hotline else "",
+            }
+            rendered = {}
+            for name in ("title", "text", "sms"):
+                raw = getattr(block, name)
+                try:
+                    rendered[name] = raw.format_map(fill)
+                except (KeyError, ValueError, IndexError) as exc:
+                    loader.error(
+                        path,
+                        doc.line((lang, name)),
+                        f"{lang} > {name}: bad placeholder {exc}: only {{hotline}} and "
+                        "{hotline_phone} are known; write other braces as {{ and }}",
+                    )
+                    rendered[name] = raw
+            texts[lang] = ArticleText(
+                rendered["title"], rendered["text"].strip(), rendered["sms"].strip(),
+                tuple(block.keywords),
+            )
+        articles[aid] = Article(
+            id=aid,
+            path=loader.rel(path),
+            reviewed=model.reviewed,
+            related=tuple(model.related),
+            verify=tuple(model.verify),
+            sources=tuple((s.name, s.url) for s in model.sources),
+            texts=texts,
+        )
+    if not docs and not any(p.path.startswith("knowledge") for p in loader.problems):
+        loader.error(folder, 1, "no articles found: add knowledge/<topic-id>.yaml files")
+    return articles
+
+
+def _load_dialogs(loader: _Loader, articles: dict[str, Article]) -> Dialog | None:
+    folder = loader.root / "dialogs"
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    if not files:
+        loader.error(folder, 1, "no dialog files found: add dialogs/main.yaml")
+        return None
+    nodes: dict[str, Node] = {}
+    where: dict[str, tuple[str, int]] = {}
+    docs: list[tuple[Path, YamlDoc, DialogFile]] = []
+    start: tuple[str, Path, int] | None = None
+    for path in files:
+        model, doc = loader.parse(path, DialogFile)
+        if model is None or doc is None:
+            continue
+        docs.append((path, doc, model))
+        if model.start:
+            if start is not None:
+                loader.error(
+                    path,
+                    doc.line(("start",)),
+                    f"'start' is already set in {loader.rel(start[1])}:{start[2]}: "
+                    "keep only one",
+                )
+            else:
+                start = (model.start, path, doc.line(("start",)))
+        for nid, node in model.nodes.items():
+            line = doc.line(("nodes", nid))
+            if not NODE_ID.match(nid):
+                loader.error(
+                    path, line, f"node id '{nid}' must be lowercase letters, digits and _"
+                )
+            if nid in where:
+                other = where[nid]
+                loader.error(
+                    path,
+                    line,
+                    f"node '{nid}' is already defined in {other[0]}:{other[1]}: "
+                    "node ids must be unique across all dialog files; rename one",
+                )
+                continue
+            nodes[nid] = node
+            where[nid] = (loader.rel(path), line)
+    if not docs:
+        return None
+    if start is None:
+        path = docs[0][0]
+        loader.error(path, 1, "no 'start' node: add 'start: <node id>' to the main dialog file")
+        return None
+    if start[0] not in nodes:
+        loader.error(
+            start[1],
+            start[2],
+            f"start node '{start[0]}' is not defined{did_you_mean(start[0], nodes)}",
+        )
+    elif not isinstance(nodes[start[0]], MenuNode):
+        loader.error(start[1], start[2], f"start node '{start[0]}' must be a menu")
+
+    def check_goto(path: Path, line: int, where_: str, target: str) -> None:
+        if target not in nodes:
+            loader.error(
+                path,
+                line,
+                f"{where_}: goto '{target}' is not a known node{did_you_mean(target, nodes)}",
+            )
+
+    def check_article(path: Path, line: int, where_: str, aid: str) -> None:
+        if aid not in articles:
+            loader.error(
+                path,
+                line,
+                f"{where_}: article '{aid}' does not exist{did_you_mean(aid, articles)}: "
+                "use the file name of an article in knowledge/ without .yaml",
+            )
+
+    edges: dict[str, list[str]] = {}
+    for path, doc, model in docs:
+        for nid, node in model.nodes.items():
+            edges[nid] = []
+            if isinstance(node, MenuNode):
+                if node.back:
+                    check_goto(path, doc.line(("nodes", nid, "back")), f"node '{nid}'", node.back)
+                for i, opt in enumerate(node.options):
+                    line = doc.line(("nodes", nid, "options", i))
+                    label = f"node '{nid}', option {i + 1}"
+                    if opt.goto is not None:
+                        check_goto(path, line, label, opt.goto)
+                        edges[nid].append(opt.goto)
+                        target = nodes.get(opt.goto)
+                        if opt.label is None and not isinstance(target, AnswerNode):
+                            loader.error(
+                                path, line, f"{label}: 'label' is missing: add the button text"
+                            )
+                    if opt.article is not None:
+                        check_article(path, line, label, opt.article)
+            elif isinstance(node, AnswerNode):
+                check_article(
+                    path, doc.line(("nodes", nid, "article")), f"node '{nid}'", node.article
+                )
+    if start[0] in nodes:
+        seen, todo = set(), [start[0]]
+        while todo:
+            nid = todo.pop()
+            if nid not in seen:
+                seen.add(nid)
+                todo.extend(edges.get(nid, []))
+        for nid in sorted(set(nodes) - seen):
+            file, line = where[nid]
+            loader.warn(file, line, f"node '{nid}' cannot be reached from '{start[0]}'")
+    return Dialog(start=start[0], nodes=nodes, lines=where)
