@@ -49,8 +49,11 @@ class ContentHolder:
             self.current = Snapshot(result.content, Engine(result.content))
             log.info("content reloaded: version %s", result.content.version)
         else:
-            log.error("content not reloaded, %d errors; still serving %s",
-                      len(result.errors), self.current.content.version)
+            log.error(
+                "content not reloaded, %d errors; still serving %s",
+                len(result.errors),
+                self.current.content.version,
+            )
         return result
 
 
@@ -78,7 +81,9 @@ class Conversations:
             except (RedisError, OSError) as exc:
                 # Without the store we still answer: a clear question gets its article, anything
                 # else the language menu. Nothing is saved, nothing is lost but the menu position.
-                log.error("store unavailable (%s); answering without a session", type(exc).__name__)
+                log.error(
+                    "store unavailable (%s); answering without a session", type(exc).__name__
+                )
                 return engine.handle(Session(), inbound)
 
     async def forget(self, key: SessionKey) -> None:

@@ -21,7 +21,7 @@ async def serve_forever(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     url = f"http://{settings.host}:{settings.port}/"
-    redis = settings.redis_url and "REDIS_URL" or f"embedded Redis in {settings.data_dir}"
+    redis = (settings.redis_url and "REDIS_URL") or f"embedded Redis in {settings.data_dir}"
     channels = app[CHANNELS]
     log.info("Safar is running: %s  (storage: %s)", url, redis)
     log.info("channels: %s; health: %shealthz; Ctrl-C to stop", ", ".join(channels), url)

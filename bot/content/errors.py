@@ -52,9 +52,8 @@ def _message(err: Any, loc: Key, data: object, model: type[BaseModel]) -> str:
     if kind == "extra_forbidden":
         allowed = _allowed_fields(model, loc[:-1])
         hint = did_you_mean(field, allowed) if allowed else ""
-        return (
-            f"{prefix}unknown field '{field}'{hint}: remove it or fix its name"
-            + (f" (allowed: {', '.join(sorted(allowed))})" if allowed and not hint else "")
+        return f"{prefix}unknown field '{field}'{hint}: remove it or fix its name" + (
+            f" (allowed: {', '.join(sorted(allowed))})" if allowed and not hint else ""
         )
     if kind == "union_tag_invalid":
         tag = err.get("ctx", {}).get("tag", "?")
@@ -84,7 +83,9 @@ def _message(err: Any, loc: Key, data: object, model: type[BaseModel]) -> str:
     if kind == "list_type":
         return f"{describe(loc)}: must be a list: one '- item' per line, or [a, b]"
     if kind == "string_pattern_mismatch":
-        return f"{describe(loc)}: '{err.get('input')}' does not look right ({_pattern_hint(field)})"
+        return (
+            f"{describe(loc)}: '{err.get('input')}' does not look right ({_pattern_hint(field)})"
+        )
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"{describe(loc)}: '{err.get('input')}' is not allowed: use one of {expected}"

@@ -204,7 +204,9 @@ def _load_locales(loader: _Loader) -> Catalogs:
     pot = base / "messages.pot"
     if pot.exists():
         with pot.open("rb") as fp:
-            pot_ids = {str(m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(fp) if m.id}
+            pot_ids = {
+                str(m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(fp) if m.id
+            }
     for lang in LANGUAGES:
         po = base / lang / "LC_MESSAGES" / "messages.po"
         if not po.exists():
@@ -223,15 +225,15 @@ def _load_locales(loader: _Loader) -> Catalogs:
                 continue
             msgid = str(msg.id if isinstance(msg.id, str) else msg.id[0])
             ids.add(msgid)
-            strings = msg.string if isinstance(msg.string, tuple) else (msg.string,)
+            strings = [
+                str(x or "")
+                for x in (msg.string if isinstance(msg.string, tuple) else (msg.string,))
+            ]
+            line = msg.lineno or 1
             if not all(strings) and lang != "en":
-                loader.error(
-                    po,
-                    msg.lineno,
-                    f"'{msgid[:50]}' has no translation: write it in msgstr",
-                )
+                loader.error(po, line, f"'{msgid[:50]}' has no translation: write it in msgstr")
             for problem in _format_problems(msgid, strings):
-                loader.error(po, msg.lineno, problem)
+                loader.error(po, line, problem)
         for missing in sorted(pot_ids - ids):
             loader.error(po, 1, f"'{missing[:50]}' is not in this catalog: run 'make messages'")
     return Catalogs.load(base)
@@ -295,7 +297,9 @@ def _load_articles(
         aid = path.stem
         if not ARTICLE_ID.match(aid):
             loader.error(
-                path, 1, f"'{path.name}' is not a valid article file name: use lowercase-with-dashes"
+                path,
+                1,
+                f"'{path.name}' is not a valid article file name: use lowercase-with-dashes",
             )
             continue
         model, doc = loader.parse(path, ArticleFile)
@@ -341,7 +345,9 @@ def _load_articles(
                     )
                     rendered[name] = raw
             texts[lang] = ArticleText(
-                rendered["title"], rendered["text"].strip(), rendered["sms"].strip(),
+                rendered["title"],
+                rendered["text"].strip(),
+                rendered["sms"].strip(),
                 tuple(block.keywords),
             )
         articles[aid] = Article(
@@ -378,8 +384,7 @@ def _load_dialogs(loader: _Loader, articles: dict[str, Article]) -> Dialog | Non
                 loader.error(
                     path,
                     doc.line(("start",)),
-                    f"'start' is already set in {loader.rel(start[1])}:{start[2]}: "
-                    "keep only one",
+                    f"'start' is already set in {loader.rel(start[1])}:{start[2]}: keep only one",
                 )
             else:
                 start = (model.start, path, doc.line(("start",)))

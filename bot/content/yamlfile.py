@@ -46,7 +46,9 @@ def load_yaml(path: Path) -> YamlDoc:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise YamlSyntaxError(1, f"the file is not UTF-8 text ({exc.reason}): save it as UTF-8")
+        raise YamlSyntaxError(
+            1, f"the file is not UTF-8 text ({exc.reason}): save it as UTF-8"
+        ) from None
     return parse_yaml(text)
 
 

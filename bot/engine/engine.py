@@ -39,9 +39,7 @@ MAX_TEXT = 1000
 """Longer messages are cut before search: the question is in the first lines, and a 10 MB
 message must cost no more than a short one."""
 
-LANGUAGE_PROMPT = (
-    "Тилди тандаңыз / Выберите язык / Забонро интихоб кунед / Choose your language"
-)
+LANGUAGE_PROMPT = "Тилди тандаңыз / Выберите язык / Забонро интихоб кунед / Choose your language"
 DIGITS = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 
@@ -191,7 +189,9 @@ class Engine:
 
     def _languages(self, s: Session) -> Turn:
         s.node = LANG_MENU
-        options = tuple(Option(str(i + 1), LANGUAGE_NAMES[lang]) for i, lang in enumerate(LANGUAGES))
+        options = tuple(
+            Option(str(i + 1), LANGUAGE_NAMES[lang]) for i, lang in enumerate(LANGUAGES)
+        )
         if s.lang is not None:
             options += (Option("0", self.tr(s).gettext("Back")),)
         reply = Reply("languages", LANGUAGE_PROMPT, s.lang or "en", options)
@@ -226,9 +226,7 @@ class Engine:
         text = menu.text.get(s.lang)
         if notice:
             text = f"{notice}\n{text}"
-        reply = Reply(
-            "menu", text, s.lang, options, hint=self._lang_hint(s) if hint else None
-        )
+        reply = Reply("menu", text, s.lang, options, hint=self._lang_hint(s) if hint else None)
         return Turn(s, (reply,))
 
     def _label(self, option: MenuOption, lang: str) -> str:
@@ -252,10 +250,13 @@ class Engine:
         s.suggestions = []
         tr = self.tr(s)
         related = self._related(article_id)
-        options = tuple(
-            Option(str(i + 1), self.content.articles[r].lang(s.lang).title)
-            for i, r in enumerate(related)
-        ) + (Option("0", tr.gettext("Back")),)
+        options = (
+            *tuple(
+                Option(str(i + 1), self.content.articles[r].lang(s.lang).title)
+                for i, r in enumerate(related)
+            ),
+            Option("0", tr.gettext("Back")),
+        )
         body = f"{intro}\n\n{text.text}" if intro else text.text
         reply = Reply(
             "article",
@@ -320,10 +321,13 @@ class Engine:
             lines.append(tr.gettext("Or call the hotline: %(hotline)s") % {"hotline": hotline})
             s.node = SUGGEST
             s.suggestions = suggestions
-            options = tuple(
-                Option(str(i + 1), self.content.articles[a].lang(s.lang).title)
-                for i, a in enumerate(suggestions)
-            ) + (Option("0", tr.gettext("Main menu")),)
+            options = (
+                *tuple(
+                    Option(str(i + 1), self.content.articles[a].lang(s.lang).title)
+                    for i, a in enumerate(suggestions)
+                ),
+                Option("0", tr.gettext("Main menu")),
+            )
             return Turn(s, (Reply("unsure", "\n".join(lines), s.lang, options),))
         lines.append(tr.gettext("Call the hotline: %(hotline)s") % {"hotline": hotline})
         unsure = Reply("unsure", "\n".join(lines), s.lang)
@@ -336,13 +340,13 @@ class Engine:
         tr = self.tr(s)
         hotline = self.content.hotlines.get(node.hotline if node and node.hotline else "")
         hotline = hotline or self.content.hotline
-        intro = node.text.get(s.lang) if node and node.text else tr.gettext(
-            "To talk to a person, call the hotline:"
+        intro = (
+            node.text.get(s.lang)
+            if node and node.text
+            else tr.gettext("To talk to a person, call the hotline:")
         )
         moment = dt.datetime.fromtimestamp(now, dt.UTC)
-        status = (
-            tr.gettext("Open now.") if is_open(hotline, moment) else tr.gettext("Closed now.")
-        )
+        status = tr.gettext("Open now.") if is_open(hotline, moment) else tr.gettext("Closed now.")
         text = f"{intro}\n{format_hotline(hotline, tr)}\n{status}"
         s.node = HANDOFF
         reply = Reply("handoff", text, s.lang, (Option("0", tr.gettext("Back")),))

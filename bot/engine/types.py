@@ -14,7 +14,15 @@ Command = Literal[
     "start", "menu", "back", "language", "help", "operator", "forget", "more", "script"
 ]
 COMMANDS: tuple[Command, ...] = (
-    "start", "menu", "back", "language", "help", "operator", "forget", "more", "script"
+    "start",
+    "menu",
+    "back",
+    "language",
+    "help",
+    "operator",
+    "forget",
+    "more",
+    "script",
 )
 
 ReplyKind = Literal[

@@ -55,5 +55,6 @@ class SearchIndex:
         )
         matches = tuple(Match(aid, round(s, 3)) for s, aid in scored[:3] if s > 0)
         answer = matches[0].id if matches and matches[0].score >= 0.5 else None
-        return SearchResult(lang=lang or "ru", lang_sure=lang is not None, answer=answer,
-                            matches=matches)
+        return SearchResult(
+            lang=lang or "ru", lang_sure=lang is not None, answer=answer, matches=matches
+        )

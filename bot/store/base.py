@@ -37,7 +37,9 @@ class Store(Protocol):
     async def delete(self, key: SessionKey) -> None:
         """Remove everything kept about this person (the /forget command)."""
 
-    async def update(self, key: SessionKey, fn: Callable[[Session], tuple[Session | None, T]]) -> T:
+    async def update(
+        self, key: SessionKey, fn: Callable[[Session], tuple[Session | None, T]]
+    ) -> T:
         """Apply `fn` atomically: concurrent updates of one session never lose a write.
         `fn` may run more than once, so it must be pure. Returning None deletes the session."""
 

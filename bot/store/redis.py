@@ -56,7 +56,9 @@ class RedisStore:
     async def delete(self, key: SessionKey) -> None:
         await self.redis.delete(*self.keys_for(key))
 
-    async def update(self, key: SessionKey, fn: Callable[[Session], tuple[Session | None, T]]) -> T:
+    async def update(
+        self, key: SessionKey, fn: Callable[[Session], tuple[Session | None, T]]
+    ) -> T:
         skey, pkey = self.keys_for(key)
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
@@ -64,7 +66,7 @@ class RedisStore:
                     await pipe.watch(skey, pkey)
                     raw, prefs = await pipe.mget(skey, pkey)
                     new, result = fn(self._decode(raw, prefs))
-                    pipe.multi()
+                    pipe.multi()  # type: ignore[no-untyped-call]
                     if new is None:
                         pipe.delete(skey, pkey)
                     else:
@@ -75,7 +77,9 @@ class RedisStore:
                     continue  # someone wrote in between: run fn again on the new state
 
     async def once(self, namespace: str, item: str, ttl: int) -> bool:
-        return bool(await self.redis.set(f"{self.prefix}:once:{namespace}:{item}", 1, nx=True, ex=ttl))
+        return bool(
+            await self.redis.set(f"{self.prefix}:once:{namespace}:{item}", 1, nx=True, ex=ttl)
+        )
 
     async def ping(self) -> bool:
         try:

@@ -1,0 +1,61 @@
+"""Staff edits that break content, each paired with the exact line `safar check` prints."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.content.load import load_content
+from bot.settings import REPO_ROOT
+
+HERE = Path(__file__).parent
+CASES: list[dict[str, Any]] = yaml.safe_load((HERE / "broken.yaml").read_text(encoding="utf-8"))
+
+
+def make_root(tmp_path: Path) -> Path:
+    """A small valid content root: the minimal fixture plus the real interface catalogs."""
+    root = tmp_path / "content"
+    shutil.copytree(HERE / "minimal", root)
+    shutil.copytree(REPO_ROOT / "locales", root / "locales", ignore=shutil.ignore_patterns("*.mo"))
+    return root
+
+
+def test_the_minimal_content_is_valid(tmp_path: Path) -> None:
+    result = load_content(make_root(tmp_path))
+    assert result.errors == []
+    assert result.content is not None
+    assert sorted(result.content.articles) == ["registration", "work-patent"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["case"] for c in CASES])
+def test_a_broken_edit_is_reported_with_file_line_and_fix(
+    tmp_path: Path, case: dict[str, Any]
+) -> None:
+    root = make_root(tmp_path)
+    (root / case["file"]).write_text(case["text"], encoding="utf-8")
+    result = load_content(root)
+    printed = [str(p) for p in result.errors]
+    for expected in case["errors"]:
+        assert expected in printed
+    assert result.content is None, "broken content must never become live"
+
+
+def test_safar_check_exits_1_and_prints_the_error_lines(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    case = CASES[0]
+    (root / case["file"]).write_text(case["text"], encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(root)])
+    assert result.exit_code == 1
+    assert case["errors"][0] in result.output.splitlines()
+
+
+def test_safar_check_passes_on_good_content_and_shows_warnings(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["check", str(make_root(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "warning: verify: 918 85 34 34" in result.output

@@ -1,0 +1,42 @@
+"""The production path is docker compose. No Docker engine runs here, so the files are read
+and checked for what operators rely on."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from bot.settings import REPO_ROOT, Settings
+
+
+def test_compose_runs_the_bot_against_a_persistent_healthy_redis() -> None:
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    bot, redis = compose["services"]["bot"], compose["services"]["redis"]
+    assert redis["image"].startswith("redis:")
+    assert "--appendonly" in redis["command"] and "yes" in redis["command"]
+    assert any(
+        v.endswith(":/data") and v.split(":")[0] in compose["volumes"] for v in redis["volumes"]
+    )
+    assert "healthcheck" in redis and "healthcheck" in bot
+    assert bot["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    assert bot["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert bot["build"] == "."
+
+
+def test_every_setting_is_documented_in_env_example_and_readme() -> None:
+    example = (REPO_ROOT / ".env.example").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    names = {
+        str(f.validation_alias.choices[0])  # type: ignore[union-attr]
+        for f in Settings.model_fields.values()
+    }
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.M))
+    assert names <= documented, names - documented
+    assert all(f"`{n}`" in readme for n in names), [n for n in names if f"`{n}`" not in readme]
+
+
+def test_no_secret_is_committed_in_env_example() -> None:
+    for line in (REPO_ROOT / ".env.example").read_text().splitlines():
+        if re.match(r"^(TELEGRAM_BOT_TOKEN|TWILIO_AUTH_TOKEN|TELEGRAM_WEBHOOK_SECRET)=", line):
+            assert line.split("=", 1)[1] == "", line
