@@ -72,7 +72,8 @@ def chat(lang: str | None) -> None:
 @main.command()
 @click.argument("root", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, no warnings.")
-def check(root: Path | None, quiet: bool) -> None:
+@click.option("--sms", is_flag=True, help="Also print every text's SMS segments (Cyrillic/Latin).")
+def check(root: Path | None, quiet: bool, sms: bool) -> None:
     """Check dialogs, knowledge and locales under ROOT (default: the content dir).
 
     Exits 1 on any error. Every line starts with path:line: and says how to fix it.
@@ -81,6 +82,16 @@ def check(root: Path | None, quiet: bool) -> None:
     if not root.is_dir():
         raise click.ClickException(f"{root} is not a folder")
     result = load_content(root)
+    if result.content is not None:  # SMS cost (issue 5): warn above SAFAR_SMS_BUDGET segments
+        from bot.sms.budget import format_table, sms_costs, sms_problems
+
+        budget = _settings().sms_segment_budget
+        result.problems = sorted(
+            [*result.problems, *sms_problems(result.content, budget)],
+            key=lambda p: (p.path, p.line, p.message),
+        )
+        if sms:
+            click.echo(format_table(sms_costs(result.content, budget), budget))
     for problem in result.problems:
         if problem.severity == "error" or not quiet:
             click.echo(str(problem))

@@ -14,7 +14,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def format_hours(hotline: Hotline, tr: Tr) -> str:
-    """'Mon–Fri 08:00–12:00, 13:00–17:00; Sat 08:00–12:00 (Dushanbe time)' in `tr`'s language.
+    """'Mon–Fri 08:00–12:00, 13:00–17:00; Sat 08:00–12:00, Dushanbe time' in `tr`'s language.
 
     Consecutive days with the same hours are joined so the line stays short enough for SMS.
     """
@@ -34,11 +34,12 @@ def format_hours(hotline: Hotline, tr: Tr) -> str:
         parts.append(f"{days} {', '.join(r.replace('-', '–') for r in ranges)}")
     city = get_timezone_location(hotline.timezone, locale=tr.lang, return_city=True)
     zone = tr.gettext("%(city)s time") % {"city": city}
-    return f"{'; '.join(parts)} ({zone})"
+    return f"{'; '.join(parts)}, {zone}"
 
 
 def format_hotline(hotline: Hotline, tr: Tr) -> str:
-    return f"{hotline.phone} ({hotline.name.get(tr.lang)}: {format_hours(hotline, tr)})"
+    """The number first (it is what people need), then when someone answers."""
+    return f"{hotline.phone} ({format_hours(hotline, tr)})"
 
 
 def is_open(hotline: Hotline, now: dt.datetime) -> bool:

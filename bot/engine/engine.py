@@ -124,6 +124,10 @@ class Engine:
             return self._languages(s) if s.lang is None else self._home(s)
         if s.lang is None or s.node == LANG_MENU:
             return self._choose_language(s, key)
+        if s.node == FORGET:
+            if key == "1":
+                return self._forget(s)
+            return self._home(s, notice=self.tr(s).gettext("Nothing was deleted."))
         if key == "0":
             return self._home(s) if s.node == SUGGEST else self._back(s)
         index = int(key) - 1
@@ -138,10 +142,6 @@ class Engine:
         elif s.node == SUGGEST:
             if 0 <= index < len(s.suggestions):
                 return self._article(s, s.suggestions[index])
-        elif s.node == FORGET:
-            if key == "1":
-                return self._forget(s)
-            return self._home(s, notice=self.tr(s).gettext("Nothing was deleted."))
         return self._repeat(s, now, wrong=True)
 
     def _choose_language(self, s: Session, key: str) -> Turn:
@@ -347,7 +347,8 @@ class Engine:
         )
         moment = dt.datetime.fromtimestamp(now, dt.UTC)
         status = tr.gettext("Open now.") if is_open(hotline, moment) else tr.gettext("Closed now.")
-        text = f"{intro}\n{format_hotline(hotline, tr)}\n{status}"
+        name = hotline.name.get(s.lang)
+        text = f"{intro}\n{name}: {format_hotline(hotline, tr)}\n{status}"
         s.node = HANDOFF
         reply = Reply("handoff", text, s.lang, (Option("0", tr.gettext("Back")),))
         return Turn(s, (reply,), Effects(handoff=True))

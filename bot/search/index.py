@@ -1,14 +1,74 @@
-"""A first search: token overlap on lowercased text. To be replaced by the real index."""
+"""The knowledge-base search: from a message as people type it to the article that answers it.
+
+See knowledge/SEARCH.md for the design. In short: every article, in all four languages, is folded
+to one plain Latin spelling and stemmed by its language's rules (bot/search/fold.py); a message
+is folded the same way and each of its words is matched to the index's words exactly, by a shared
+beginning (another ending of the same word), through a synonym, or by a typo distance
+(rapidfuzz); articles are ranked by BM25 over those matches, titles and keywords counting apart
+from the body text, with a bonus when several words of the message meet in one keyword phrase;
+and the confidence is the share of the message's meaning that the best article explains.
+"""
 
 from __future__ import annotations
 
-import re
+import math
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import extract
+
+from bot import LANGUAGES
+from bot.search.fold import Folder, default_folder, squeeze
+from bot.search.langid import LanguageModel
+
 if TYPE_CHECKING:
     from bot.content.load import Article
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int32]
+
+K1 = 1.2
+B = 0.5
+B_STRONG = 0.3
+STRONG = 0.6
+"""The share of an article's score that its title and keywords decide, against its text: staff
+put a word there because people use it for exactly this topic."""
+
+PREFIX = 4
+"""Words that share a beginning this long, and differ only in their last letters, are taken for
+forms of one word (документ / документтеримди)."""
+SYNONYM = 0.9
+FUZZY_MIN_LEN = 5
+FUZZY_CUTOFF = 0.75
+"""Normalised Levenshtein similarity from which a word counts as a typo of another: one wrong
+letter in four."""
+FUZZY_LIMIT = 5
+
+PHRASE = 0.5
+"""How much a keyword phrase met by several words of the message adds: "нужен ли патент
+киргизам" says eaeu-rights, though "патент" alone says work-patent."""
+PHRASE_SIM = 0.7
+
+UNKNOWN = 0.55
+"""How much a word the knowledge base has never seen weighs, as a share of the rarest word's
+weight: "погода" in "погода в Москве" says the question is about something else."""
+MIN_EVIDENCE = 0.5
+"""A message whose words are all common ("time", "help") cannot be sure of any article: its
+words weigh at least this share of the rarest word's weight."""
+THRESHOLD = 0.26
+"""The confidence from which the bot gives an article; below it, it says it is not sure. Chosen
+on the development and test questions: see knowledge/SEARCH.md."""
+
+MAX_QUERY_WORDS = 40
+CACHE = 20_000
+LANG_SAMPLE = 200
+"""Articles the language model learns from: a few dozen are plenty, and a knowledge base of
+10,000 articles must still build in seconds."""
 
 
 @dataclass(frozen=True)
@@ -30,31 +90,263 @@ class SearchResult:
     """Best first, at most 3, scores in [0, 1]."""
 
 
-WORD = re.compile(r"\w+")
+@dataclass(frozen=True)
+class _Postings:
+    docs: Ints
+    weights: Floats
+    """BM25's saturated term frequency per field, mixed, without the idf."""
+
+
+@dataclass(frozen=True)
+class _Phrases:
+    """Keyword phrases of two or more words: which article each is in, and its length."""
+
+    docs: Ints
+    lengths: Floats
+    by_term: dict[str, Ints]
+
+
+@dataclass
+class _Counts:
+    """What an article contributes to the index, gathered while reading it."""
+
+    strong: list[Counter[str]]
+    body: list[Counter[str]]
+    phrases: list[tuple[int, tuple[str, ...]]]
+    lang_keys: dict[str, Counter[str]]
 
 
 class SearchIndex:
-    def __init__(self, docs: dict[str, set[str]]) -> None:
-        self._docs = docs
+    def __init__(
+        self,
+        ids: list[str],
+        postings: dict[str, _Postings],
+        phrases: _Phrases,
+        folder: Folder,
+        langs: LanguageModel,
+    ) -> None:
+        self._ids = ids
+        self._postings = postings
+        self._phrases = phrases
+        self._folder = folder
+        self._langs = langs
+        top = _idf(len(ids), 1)
+        self._unknown = UNKNOWN * top
+        self._min_total = MIN_EVIDENCE * top
+        by_prefix: dict[str, list[str]] = defaultdict(list)
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for term in postings:
+            by_prefix[term[:PREFIX]].append(term)
+            by_length[len(term)].append(term)
+        self._by_prefix = dict(by_prefix)
+        self._by_length = dict(by_length)
+        self._cache: dict[str, tuple[tuple[str, float], ...]] = {}
+
+    # -- building ------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, articles: Mapping[str, Article]) -> SearchIndex:
-        docs = {}
-        for aid, art in articles.items():
-            words: set[str] = set()
-            for t in art.texts.values():
-                words |= set(WORD.findall((t.title + " " + " ".join(t.keywords)).lower()))
-            docs[aid] = words
-        return cls(docs)
+    def build(cls, articles: Mapping[str, Article], folder: Folder | None = None) -> SearchIndex:
+        """Index every article in every language; fast enough to run on each content reload."""
+        folder = folder or default_folder()
+        ids = sorted(articles)
+        counts = _Counts([], [], [], {lang: Counter() for lang in LANGUAGES})
+        for i, aid in enumerate(ids):
+            strong_tf: Counter[str] = Counter()
+            body_tf: Counter[str] = Counter()
+            for lang, text in articles[aid].texts.items():
+                if lang not in folder.words:
+                    continue
+                for phrase in (text.title, *text.keywords):
+                    keys = folder.keys(phrase)
+                    stems = tuple(dict.fromkeys(folder.stem(k, lang) for k in folder.content(keys)))
+                    strong_tf.update(stems)
+                    if len(stems) > 1:
+                        counts.phrases.append((i, stems))
+                    if i < LANG_SAMPLE:
+                        counts.lang_keys[lang].update(keys)
+                keys = folder.keys(f"{text.text}\n{text.sms}")
+                body_tf.update(folder.stem(k, lang) for k in folder.content(keys))
+                if i < LANG_SAMPLE:
+                    counts.lang_keys[lang].update(keys)
+            counts.strong.append(strong_tf)
+            counts.body.append(body_tf)
+        return cls._from_counts(ids, counts, folder)
+
+    @classmethod
+    def _from_counts(cls, ids: list[str], counts: _Counts, folder: Folder) -> SearchIndex:
+        """BM25 per field, each saturating on its own, mixed STRONG : 1 - STRONG.
+
+        Separate saturation matters: a word staff put in the keywords is a statement about the
+        topic, which ten mentions in the body text must not outweigh.
+        """
+        n = len(ids)
+        weights: dict[str, dict[int, float]] = defaultdict(dict)
+        fields = ((counts.strong, STRONG, B_STRONG), (counts.body, 1 - STRONG, B))
+        for field, share, b in fields:
+            lengths = np.array([sum(tf.values()) for tf in field], dtype=np.float64)
+            avg = float(lengths.mean()) if n else 1.0
+            norm = K1 * (1 - b + b * lengths / (avg or 1.0))
+            for i, tf in enumerate(field):
+                for term, f in tf.items():
+                    w = share * f * (K1 + 1) / (f + norm[i])
+                    weights[term][i] = weights[term].get(i, 0.0) + w
+        postings: dict[str, _Postings] = {}
+        for term, per_doc in weights.items():
+            docs = sorted(per_doc)
+            postings[term] = _Postings(
+                np.array(docs, dtype=np.int32),
+                np.array([per_doc[d] for d in docs], dtype=np.float64),
+            )
+        by_term: dict[str, list[int]] = defaultdict(list)
+        for pid, (_, stems) in enumerate(counts.phrases):
+            for stem in stems:
+                by_term[stem].append(pid)
+        phrases = _Phrases(
+            np.array([doc for doc, _ in counts.phrases], dtype=np.int32),
+            np.array([len(stems) for _, stems in counts.phrases], dtype=np.float64),
+            {t: np.array(p, dtype=np.int32) for t, p in by_term.items()},
+        )
+        return cls(ids, postings, phrases, folder, LanguageModel.train(folder, counts.lang_keys))
+
+    # -- matching words ------------------------------------------------------------------
+
+    def candidates(self, key: str) -> tuple[tuple[str, float], ...]:
+        """The index's words that `key` may be, each with how sure (0..1), surest first."""
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        out = self._forms(key)
+        for target, lang in self._synonyms(key):
+            # a synonym from the data files is nearly as good as the word itself
+            for term, sim in self._forms(self._folder.stem(target, lang)).items():
+                out[term] = max(out.get(term, 0.0), SYNONYM * sim)
+        if not out and len(key) >= FUZZY_MIN_LEN:
+            out = self._typos(key)
+        found = tuple(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+        if len(self._cache) >= CACHE:
+            self._cache.clear()
+        self._cache[key] = found
+        return found
+
+    def _synonyms(self, key: str) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for stem in sorted(self._folder.stems(key)):
+            out += self._folder.synonyms.get(stem, ())
+        return out
+
+    def _forms(self, key: str) -> dict[str, float]:
+        """Index words that are `key` itself or another form of it (other endings)."""
+        out: dict[str, float] = {}
+        stems = self._folder.stems(key)
+        for stem in stems:
+            if stem in self._postings:
+                out[stem] = 1.0
+        for stem in stems:
+            if len(stem) < PREFIX:
+                continue
+            for term in self._by_prefix.get(stem[:PREFIX], ()):
+                if term not in out or out[term] < 1.0:
+                    sim = _prefix_similarity(stem, term)
+                    if sim > out.get(term, 0.0):
+                        out[term] = sim
+        return out
+
+    def _typos(self, key: str) -> dict[str, float]:
+        """Index words one or two letters away from the word or one of its stems."""
+        out: dict[str, float] = {}
+        for stem in {squeeze(key)} | self._folder.stems(key):
+            if len(stem) < FUZZY_MIN_LEN:
+                continue
+            pool: list[str] = []
+            for length in range(len(stem) - 1, len(stem) + 2):
+                pool.extend(self._by_length.get(length, ()))
+            for term, score, _ in extract(
+                stem,
+                pool,
+                scorer=Levenshtein.normalized_similarity,
+                score_cutoff=FUZZY_CUTOFF,
+                limit=FUZZY_LIMIT,
+            ):
+                # a typo is less sure than a spelling: 0.75 -> 0.5, 1.0 -> 0.85
+                out[term] = max(out.get(term, 0.0), 0.5 + (score - FUZZY_CUTOFF) * 1.4)
+        return out
+
+    # -- searching -----------------------------------------------------------------------
 
     def search(self, text: str, lang: str | None = None) -> SearchResult:
-        words = set(WORD.findall(text.lower()))
-        scored = sorted(
-            ((len(words & d) / (len(words) or 1), aid) for aid, d in self._docs.items()),
-            reverse=True,
-        )
-        matches = tuple(Match(aid, round(s, 3)) for s, aid in scored[:3] if s > 0)
-        answer = matches[0].id if matches and matches[0].score >= 0.5 else None
-        return SearchResult(
-            lang=lang or "ru", lang_sure=lang is not None, answer=answer, matches=matches
-        )
+        if lang is not None:
+            reply_lang, sure = lang, True
+        else:
+            guess = self._langs.guess(text)
+            reply_lang, sure = guess.lang, guess.sure
+        ranked = self.rank(text)
+        matches = tuple(Match(aid, round(score, 4)) for aid, score in ranked[:3] if score > 0)
+        answer = matches[0].id if matches and matches[0].score >= THRESHOLD else None
+        return SearchResult(reply_lang, sure, answer, matches)
+
+    def rank(self, text: str) -> list[tuple[str, float]]:
+        """Every article with a non-zero confidence, best first."""
+        keys = list(dict.fromkeys(self._folder.content(self._folder.keys(text))))
+        keys = keys[:MAX_QUERY_WORDS]
+        n = len(self._ids)
+        if not keys or not n:
+            return []
+        score = np.zeros(n)
+        total = 0.0
+        hits = np.zeros(len(self._phrases.docs))
+        for key in keys:
+            cands = self.candidates(key)
+            if not cands:
+                total += self._unknown
+                continue
+            best = np.zeros(n)
+            seen = np.zeros(n, dtype=bool)
+            in_phrase = np.zeros(len(hits), dtype=bool)
+            for term, sim in cands:
+                p = self._postings[term]
+                best[p.docs] = np.maximum(best[p.docs], sim * p.weights)
+                seen[p.docs] = True
+                if sim >= PHRASE_SIM and term in self._phrases.by_term:
+                    in_phrase[self._phrases.by_term[term]] = True
+            # a word weighs by how few articles use it in any of its forms: "Русия" is in all
+            # of them, whatever rare word one of its stems happens to collide with
+            weight = _idf(n, int(seen.sum()))
+            score += weight * best
+            total += weight
+            hits += in_phrase
+        if total <= 0:
+            return []
+        confidence = score / (max(total, self._min_total) * (K1 + 1))
+        confidence = 1 - (1 - confidence) * (1 - PHRASE * self._phrase_bonus(hits, len(keys)))
+        order = np.argsort(-confidence, kind="stable")
+        return [(self._ids[i], float(confidence[i])) for i in order if confidence[i] > 0]
+
+    def _phrase_bonus(self, hits: Floats, words: int) -> Floats:
+        """Per article, the best share of a keyword phrase that two or more words met."""
+        bonus = np.zeros(len(self._ids))
+        met = np.flatnonzero(hits >= 2)
+        if len(met):
+            share = hits[met] / np.maximum(self._phrases.lengths[met], words)
+            np.maximum.at(bonus, self._phrases.docs[met], share)
+        return bonus
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def _prefix_similarity(a: str, b: str) -> float:
+    """How likely `a` and `b` are two forms of one word, from their common beginning.
+
+    One must start with the other but for its last letter (zarplat / zarplata, polici / polic);
+    the longer the shared part against the longer word, the surer.
+    """
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    short, long_ = sorted((len(a), len(b)))
+    if n < PREFIX or n < short - 1 or (n == PREFIX and n < short):
+        return 0.0
+    return 0.45 + 0.5 * n / long_

@@ -46,7 +46,7 @@ def test_conversation_script(engine: Engine, story: dict[str, Any]) -> None:
         turn = engine.handle(session, inbound(step), now=now)
         session = Session() if turn.effects.forget else turn.session
         last = turn.replies[-1]
-        text = "\n".join(r.text for r in turn.replies)
+        text = "\n".join(r.text + (f"\n{r.hint}" if r.hint else "") for r in turn.replies)
         if "shows" in step:
             assert [r.kind for r in turn.replies][-1] == step["shows"], where
         if "article" in step:

@@ -1,0 +1,385 @@
+"""SMS channel benchmark: signed Twilio webhooks through the full path, and what SMS costs.
+
+    .venv/bin/python bench/sms.py [--seconds 10] [--rates 100,300] [--concurrency 32]
+
+Part 1 runs Safar's app and, for comparison, a bare aiohttp handler (read the form, return a
+fixed TwiML) in separate processes on loopback, one after the other, and sends each
+pre-signed Twilio webhooks at a fixed rate (open loop: latency counts from when a request was
+due, so a server falling behind shows it), then as fast as `--concurrency` connections allow.
+The full path is: signature check, MessageSid dedupe in Redis, opt-out check, session load,
+engine and search, atomic session save, rendering, TwiML. The traffic is conversations of many
+people (a language, menus, articles, MORE, free questions in Latin letters), with one message
+in twenty a Twilio retry of an earlier one.
+
+Part 2 prints, for every article and language, what a person pays in segments: the first SMS
+(the short text) and the whole text read to the end with MORE, in Cyrillic and in Latin.
+
+Redis: REDIS_URL if set, else the embedded server. Content: SAFAR_CONTENT_DIR or this checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOKEN = "bench-auth-token-0123456789abcdef"
+ACCOUNT = "AC" + "0" * 32
+SAFAR = "+15005550006"
+BARE_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>ok</Message></Response>'
+CONVERSATION = [
+    "Salom",
+    "2",
+    "2",
+    "2",
+    "MORE",
+    "0",
+    "kak oplatit patent",
+    "menu",
+    "3",
+    "1",
+    "HELP",
+    "zarplatu ne platyat",
+    "LANG",
+    "4",
+    "my passport was stolen",
+    "MORE",
+]
+
+
+# -- the servers (run as child processes) ----------------------------------------------------
+
+
+def serve(kind: str, port: int, redis_url: str) -> None:
+    from bot.app import create_app
+    from bot.privacy import setup_logging
+    from bot.settings import load_settings
+
+    setup_logging("ERROR")
+    if kind == "bare":
+        app = web.Application()
+
+        async def bare(request: web.Request) -> web.Response:
+            await request.post()
+            return web.Response(text=BARE_TWIML, content_type="text/xml")
+
+        app.router.add_post("/sms/twilio", bare)
+        app.router.add_get("/healthz", lambda _: web.Response(text="ok"))  # type: ignore[arg-type,return-value]
+    else:
+        settings = load_settings(
+            redis_url=redis_url,
+            twilio_auth_token=TOKEN,
+            public_url=f"http://127.0.0.1:{port}",
+            port=port,
+        )
+        app = create_app(settings)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, kind: str, redis_url: str) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", kind, str(self.port), redis_url],
+            cwd=ROOT,
+        )
+
+    async def ready(self, wait: float = 60.0) -> None:
+        deadline = time.monotonic() + wait
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the {self.kind} server exited ({self.proc.returncode})")
+                try:
+                    async with session.get(self.url + "/healthz") as resp:
+                        if resp.status in (200, 503):
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"the {self.kind} server did not start in {wait} s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+# -- the load ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    form: dict[str, str]
+    signature: str
+
+
+def make_requests(base_url: str, count: int, people: int, seed: int) -> list[Request]:
+    """`count` webhooks from `people` phones, each walking CONVERSATION; 1 in 20 a retry."""
+    rng = random.Random(seed)
+    validator = RequestValidator(TOKEN)
+    url = base_url + "/sms/twilio"
+    phones = [f"+99655{seed:02d}{i:05d}" for i in range(people)]
+    steps = [0] * people
+    out: list[Request] = []
+    for i in range(count):
+        if out and i % 20 == 19:
+            out.append(out[rng.randrange(max(0, len(out) - 50), len(out))])
+            continue
+        who = i % people
+        body = CONVERSATION[steps[who] % len(CONVERSATION)]
+        steps[who] += 1
+        sid = "SM" + rng.randbytes(16).hex()
+        form = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "SmsMessageSid": sid,
+            "AccountSid": ACCOUNT,
+            "From": phones[who],
+            "To": SAFAR,
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsStatus": "received",
+            "ApiVersion": "2010-04-01",
+        }
+        out.append(Request(form, validator.compute_signature(url, form)))
+    return out
+
+
+@dataclass
+class Result:
+    label: str
+    rate: float | None
+    sent: int
+    ok: int
+    seconds: float
+    latencies: list[float]
+
+    def row(self) -> str:
+        lat = sorted(self.latencies) or [0.0]
+        p50 = statistics.median(lat) * 1000
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        rate = f"{self.rate:.0f}/s" if self.rate else "max"
+        worst = lat[-1] * 1000
+        return (
+            f"| {self.label:<22} | {rate:>7} | {self.sent:>6} | {self.sent - self.ok:>7} "
+            f"| {self.ok / self.seconds:>8.0f} | {p50:>6.1f} | {p99:>6.1f} | {worst:>6.1f} |"
+        )
+
+
+HEADER = (
+    "| server                 |    rate |   sent | non-2xx |    req/s | p50 ms | p99 ms "
+    "| max ms |\n|------------------------|---------|--------|---------|----------|--------"
+    "|--------|--------|"
+)
+
+
+async def _post(session: aiohttp.ClientSession, url: str, req: Request) -> bool:
+    try:
+        async with session.post(
+            url, data=req.form, headers={"X-Twilio-Signature": req.signature}
+        ) as resp:
+            await resp.read()
+            return resp.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def fixed_rate(
+    label: str, base: str, reqs: list[Request], rate: float, seconds: float
+) -> Result:
+    url = base + "/sms/twilio"
+    n = min(len(reqs), int(rate * seconds))
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    ok = 0
+    connector = aiohttp.TCPConnector(limit=512)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        start = loop.time() + 0.2
+
+        async def one(i: int) -> None:
+            nonlocal ok
+            due = start + i / rate
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            if await _post(session, url, reqs[i]):
+                ok += 1
+            latencies.append(loop.time() - due)
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+        elapsed = loop.time() - start
+    return Result(label, rate, n, ok, elapsed, latencies)
+
+
+async def max_rate(
+    label: str, base: str, reqs: list[Request], concurrency: int, seconds: float
+) -> Result:
+    url = base + "/sms/twilio"
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    ok = sent = 0
+    stop = loop.time() + seconds
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as s:
+
+        async def worker(w: int) -> None:
+            nonlocal ok, sent
+            i = w
+            while loop.time() < stop and i < len(reqs):
+                began = loop.time()
+                good = await _post(s, url, reqs[i])  # not `ok += await`: that reads ok first
+                ok += good
+                sent += 1
+                latencies.append(loop.time() - began)
+                i += concurrency
+
+        began = loop.time()
+        await asyncio.gather(*(worker(w) for w in range(concurrency)))
+        elapsed = loop.time() - began
+    return Result(label, None, sent, ok, elapsed, latencies)
+
+
+async def load_part(args: argparse.Namespace, redis_url: str) -> None:
+    rates = [float(r) for r in args.rates.split(",")]
+    results: list[Result] = []
+    for kind, label in (("bare", "bare aiohttp handler"), ("full", "Safar SMS (full path)")):
+        server = Server(kind, redis_url)
+        try:
+            await server.ready()
+            seed = 1 if kind == "bare" else 2
+            # warm up: imports, the search index, Redis connections
+            warm = make_requests(server.url, 200, 50, seed + 50)
+            await fixed_rate(label, server.url, warm, 100, 2)
+            for i, rate in enumerate(rates):
+                reqs = make_requests(server.url, int(rate * args.seconds), 2000, seed * 10 + i)
+                results.append(await fixed_rate(label, server.url, reqs, rate, args.seconds))
+            many = make_requests(server.url, 100_000, 2000, seed * 10 + 9)
+            results.append(await max_rate(label, server.url, many, args.concurrency, args.seconds))
+        finally:
+            server.stop()
+    print(
+        f"\nSigned Twilio webhooks on loopback, {args.seconds:g} s per run, "
+        f"{os.cpu_count()} cores; server and load generator in separate processes; "
+        f"max = {args.concurrency} connections, closed loop\n"
+    )
+    print(HEADER)
+    for r in results:
+        print(r.row())
+
+
+# -- the cost table ----------------------------------------------------------------------------
+
+
+def cost_part(budget: int) -> None:
+    from bot import LANGUAGES
+    from bot.content.load import require_content
+    from bot.engine.types import Option, Reply
+    from bot.settings import load_settings
+    from bot.sms.render import Renderer
+    from bot.sms.segments import count
+
+    content = require_content(load_settings().content_dir)
+    renderer = Renderer(content.catalogs, budget)
+    print(
+        f"\nSegments a person pays per article (budget {budget} per SMS): "
+        "first SMS + the rest read to the end with MORE = total, Cyrillic vs Latin\n"
+    )
+    print("| article | " + " | ".join(f"{lang} cyr | {lang} lat" for lang in LANGUAGES) + " |")
+    print("|---|" + "---:|" * (2 * len(LANGUAGES)))
+    totals: dict[tuple[str, str], int] = {}
+    for aid, article in sorted(content.articles.items()):
+        cells = []
+        for lang in LANGUAGES:
+            text = article.lang(lang)
+            reply = Reply(
+                "article",
+                text.text,
+                lang,
+                (Option("0", content.catalogs(lang).gettext("Back")),),
+                article=aid,
+                title=text.title,
+                short=text.sms,
+            )
+            for script in ("cyr", "lat"):
+                first = count(renderer.reply(reply, script)).segments
+                pages = renderer.pages(
+                    renderer.convert(f"{text.title}\n{text.text}", lang, script), lang, script
+                )
+                rest = sum(
+                    count(renderer.reply(_page(reply, p), script)).segments
+                    for p in range(1, len(pages) + 1)
+                )
+                totals[(lang, script)] = totals.get((lang, script), 0) + first + rest
+                cells.append(f"{first}+{rest}={first + rest}")
+        print(f"| {aid} | " + " | ".join(cells) + " |")
+    print(
+        "| **all articles** | "
+        + " | ".join(f"**{totals[(lang, s)]}**" for lang in LANGUAGES for s in ("cyr", "lat"))
+        + " |"
+    )
+
+
+def _page(reply: Any, page: int) -> Any:
+    from dataclasses import replace
+
+    return replace(reply, page=page)
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rates", default="100,300")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--budget", type=int, default=3)
+    parser.add_argument("--skip-load", action="store_true", help="print only the cost table")
+    args = parser.parse_args()
+    if not args.skip_load:
+        url = os.environ.get("REDIS_URL")
+        if url:
+            asyncio.run(load_part(args, url))
+        else:
+            from bot.store.embedded import EmbeddedRedis
+
+            redis = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="safar-bench-")))
+            try:
+                asyncio.run(load_part(args, redis.start()))
+            finally:
+                redis.stop()
+    cost_part(args.budget)
+
+
+if __name__ == "__main__":
+    main()

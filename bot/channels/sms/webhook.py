@@ -1,0 +1,369 @@
+"""Twilio's webhooks: an SMS comes in, the answer goes back as TwiML in the same HTTP response.
+
+Order of a request, and why:
+1. The signature, before anything else: a forged request gets 403 and changes nothing.
+2. The MessageSid: Twilio retries a webhook that failed or timed out, so each message is
+   answered once, and a retry gets the very reply the first delivery produced (Twilio shows
+   the person only the reply it received). A retry that arrives while the first is still being
+   answered waits for that answer instead of running the conversation a second time.
+3. STOP/START and the opt-out list, then the engine through `Conversations`, then rendering.
+4. Twilio waits 15 s at most, so the answer gets `reply_deadline` seconds; if it is not ready
+   by then the webhook returns empty TwiML and the answer follows through the REST API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from multidict import MultiDict
+from redis.exceptions import RedisError
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.channels.sms.keywords import Word, sms_word
+from bot.channels.sms.outbound import Outbound, Sent
+from bot.channels.sms.state import SmsState, session_key
+from bot.conversations import ContentHolder, Conversations
+from bot.engine import Inbound
+from bot.engine.types import Session
+from bot.privacy import mask
+from bot.sms.render import Renderer, Script
+from bot.store.base import Store
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INBOUND_PATH = "/sms/twilio"
+STATUS_PATH = "/sms/twilio/status"
+SID = re.compile(r"^[A-Za-z0-9]{10,64}$")
+FAILED = ("failed", "undelivered")
+_OPT_OUT_TYPES: dict[str, Word] = {"STOP": "stop", "START": "start"}
+EMPTY = str(MessagingResponse())
+"""Twilio sends nothing for an empty <Response/>: the answer for an opted-out number."""
+
+
+def twiml(body: str | None) -> str:
+    if not body:
+        return EMPTY
+    response = MessagingResponse()
+    response.message(body)
+    return str(response)
+
+
+def signed_url(request: web.BaseRequest, public_url: str | None) -> str:
+    """The URL Twilio signed: PUBLIC_URL + path + query when the app is behind a proxy (which
+    hands us http:// and an inner host), else the URL of the request as it arrived. The path and
+    query are taken raw, undecoded, exactly as Twilio sent them."""
+    if public_url:
+        return public_url + request.raw_path
+    return f"{request.scheme}://{request.host}{request.raw_path}"
+
+
+class SmsChannel:
+    def __init__(self, settings: Settings) -> None:
+        assert settings.twilio_auth_token
+        self.settings = settings
+        self.validator = RequestValidator(settings.twilio_auth_token)
+        self.script: Script = settings.sms_script
+        self.budget = settings.sms_segment_budget
+        self.reply_deadline = 10.0
+        """Seconds an answer may take before it goes by REST instead (Twilio waits 15)."""
+        self.retry_wait = 12.0
+        """Seconds a retried message waits for the first delivery's answer."""
+        self.state: SmsState | None = None
+        self.outbound: Outbound | None = None
+        self._store: Store | None = None
+        self._conversations: Conversations | None = None
+        self._content: ContentHolder | None = None
+        self._inflight: dict[str, asyncio.Future[str]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(
+        self,
+        *,
+        state: SmsState,
+        store: Store,
+        conversations: Conversations,
+        content: ContentHolder,
+        outbound: Outbound | None,
+    ) -> None:
+        self.state = state
+        self._store = store
+        self._conversations = conversations
+        self._content = content
+        self.outbound = outbound
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let late answers still being sent finish, for a few seconds."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in self._tasks:
+            task.cancel()
+        if self.outbound is not None:
+            await self.outbound.close()
+
+    @property
+    def renderer(self) -> Renderer:
+        return Renderer(self.content.current.content.catalogs, self.budget)
+
+    @property
+    def content(self) -> ContentHolder:
+        assert self._content is not None, "SmsChannel.start() was not called"
+        return self._content
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def verified_form(self, request: web.Request) -> MultiDict[str] | None:
+        """The POSTed fields if the signature is right, else None."""
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature:
+            return None
+        try:
+            posted = await request.post()
+        except ValueError:
+            return None
+        form: MultiDict[str] = MultiDict()
+        for name, value in posted.items():
+            if not isinstance(value, str):
+                return None  # Twilio posts plain form fields, never files
+            form.add(name, value)
+        url = signed_url(request, self.settings.public_url)
+        if not self.validator.validate(url, form, signature):
+            return None
+        return form
+
+    async def inbound(self, request: web.Request) -> web.Response:
+        form = await self.verified_form(request)
+        if form is None:
+            log.warning("SMS webhook: bad or missing X-Twilio-Signature; rejected")
+            return web.Response(status=403, text="invalid Twilio signature\n")
+        phone = form.get("From", "").strip()
+        if not phone:
+            return web.Response(status=400, text="missing From\n")
+        sid = form.get("MessageSid") or form.get("SmsSid") or ""
+        if not SID.match(sid):
+            sid = ""  # nothing to dedupe on: answer it anyway
+        if sid:
+            replay = await self._replay(sid)
+            if replay is not None:
+                return _xml(replay)
+        answer = await self._answer(phone, form, sid)
+        return _xml(answer)
+
+    async def _replay(self, sid: str) -> str | None:
+        """The reply already given for `sid` (or being given now), or None to answer it."""
+        state = self._state()
+        waiting = self._inflight.get(sid)
+        try:
+            if waiting is None:
+                claim, reply = await state.claim(sid)
+                if claim == "claimed":
+                    return None
+                if claim == "done":
+                    log.info("SMS %s retried: same reply again", sid)
+                    return reply
+            waiting = self._inflight.get(sid)
+            if waiting is not None:
+                return await asyncio.wait_for(asyncio.shield(waiting), self.retry_wait)
+            loop = asyncio.get_running_loop()
+            until = loop.time() + self.retry_wait
+            while loop.time() < until:  # claimed by another process: poll for its answer
+                await asyncio.sleep(0.05)
+                claim, reply = await state.claim(sid)
+                if claim == "claimed":  # that process died and its claim ran out: answer it
+                    return None
+                if claim == "done":
+                    return reply
+            raise TimeoutError
+        except TimeoutError:
+            log.warning("SMS %s retried while still being answered; empty reply", sid)
+            return EMPTY
+        except RedisError as exc:
+            # Without Redis there is no dedupe; a retry may get a second answer, which is
+            # better than none
+            log.error("SMS dedupe unavailable (%s)", type(exc).__name__)
+            return None
+
+    async def _answer(self, phone: str, form: Mapping[str, str], sid: str) -> str:
+        """Run the turn, but give it only `reply_deadline` seconds inside this request."""
+        task = asyncio.create_task(self._turn(phone, form))
+        self._keep(task)
+        waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        if sid:
+            self._inflight[sid] = waiter
+        reply = EMPTY
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.reply_deadline)
+            if task in done:
+                reply = twiml(task.result())
+            else:
+                log.warning("SMS answer for %s is slow: it follows by REST", mask(phone))
+                task.add_done_callback(lambda t: self._keep(self._send_late(phone, t)))
+            if sid:
+                await self._remember(sid, reply)
+            return reply
+        finally:
+            self._inflight.pop(sid, None)
+            if not waiter.done():
+                waiter.set_result(reply)
+
+    async def _remember(self, sid: str, reply: str) -> None:
+        try:
+            await self._state().remember(sid, reply)
+        except RedisError as exc:
+            log.error("SMS reply for %s not remembered (%s)", sid, type(exc).__name__)
+
+    async def _turn(self, phone: str, form: Mapping[str, str]) -> str | None:
+        """The SMS body answering this message, or None for no answer at all."""
+        try:
+            return await self._turn_unsafe(phone, form)
+        except Exception:
+            log.exception("SMS from %s: answering failed", mask(phone))
+            tr = self.content.current.content.catalogs(None)
+            return tr.gettext("Sorry, something went wrong. Please try again.")
+
+    async def _turn_unsafe(self, phone: str, form: Mapping[str, str]) -> str | None:
+        state = self._state()
+        text = form.get("Body", "")
+        media = _int(form.get("NumMedia"))
+        # With Advanced Opt-Out Twilio names the kind of keyword it saw, in any language the
+        # account configured: that counts even for a word missing from our own list
+        word = _OPT_OUT_TYPES.get(form.get("OptOutType", "").upper()) or sms_word(text)
+        if word == "stop":
+            return await self._stop(phone)
+        try:
+            opted_out = await state.opted_out(phone)
+        except RedisError:
+            opted_out = False  # direct replies go on; REST sends check again and hold back
+        welcome_back = False
+        if opted_out:
+            if word not in ("start", "yes"):
+                log.info("SMS from opted-out %s: no reply", mask(phone))
+                return None
+            await state.opt_in(phone)
+            welcome_back = True
+            inbound = Inbound(command="start")
+        elif word == "start":
+            inbound = Inbound(command="start")
+        elif word in ("lat", "cyr"):
+            inbound = Inbound(command="script", arg=word)
+        elif word == "operator":
+            inbound = Inbound(command="operator")
+        elif word == "more":
+            inbound = Inbound(command="more")
+        else:
+            inbound = Inbound(text=text)
+        conversations = self._conversations
+        assert conversations is not None
+        turn = await conversations.handle(session_key(phone), inbound)
+        if turn.effects.handoff:
+            log.info("SMS from %s asks for a person", mask(phone))
+        tr = self.content.current.content.catalogs(turn.session.lang)
+        notices = []
+        if welcome_back:
+            notices.append(tr.gettext("Welcome back: Safar will answer your messages again."))
+        if media and not text.strip():
+            notices.append(
+                tr.gettext("Safar can read only text. Please write your question in words.")
+            )
+        return self.renderer.body(turn, turn.session.script or self.script, notices)
+
+    async def _stop(self, phone: str) -> str | None:
+        """Opt out, and confirm only the first time: a second STOP gets silence."""
+        state = self._state()
+        try:
+            if not await state.opt_out(phone):
+                return None
+        except RedisError:
+            log.error("SMS STOP from %s could not be recorded", mask(phone))
+            tr = self.content.current.content.catalogs(None)
+            return tr.gettext("Sorry, Safar could not record this. Please send STOP again later.")
+        log.info("SMS %s opted out", mask(phone))
+        session = await self._session(phone)
+        tr = self.content.current.content.catalogs(session.lang)
+        text = tr.gettext("You will get no more messages from Safar. To start again, send START.")
+        return self.renderer.text(text, session.lang, session.script or self.script)
+
+    async def _session(self, phone: str) -> Session:
+        """The person's saved language and script, for words said outside a conversation."""
+        assert self._store is not None
+        try:
+            return await self._store.load(session_key(phone))
+        except (RedisError, OSError):
+            return Session()
+
+    # -- outbound --------------------------------------------------------------------------
+
+    async def send(self, phone: str, text: str, lang: str | None = None) -> Sent:
+        """Send a message that is not a reply (an operator's answer), in the person's script."""
+        if self.outbound is None:
+            return Sent(False, reason="no TWILIO_ACCOUNT_SID/TWILIO_FROM: cannot send")
+        session = await self._session(phone)
+        lang = lang or session.lang
+        body = self.renderer.text(text, lang, session.script or self.script)
+        return await self.outbound.send(phone, body)
+
+    def _send_late(self, phone: str, task: asyncio.Task[str | None]) -> asyncio.Task[object]:
+        body = None if task.cancelled() else task.result()
+        return asyncio.create_task(self._send_late_body(phone, body))
+
+    async def _send_late_body(self, phone: str, body: str | None) -> object:
+        if not body:
+            return None
+        if self.outbound is None:
+            log.error("SMS answer for %s was late and cannot be sent: no REST config", mask(phone))
+            return None
+        return await self.outbound.send(phone, body)
+
+    # -- delivery status -------------------------------------------------------------------
+
+    async def status(self, request: web.Request) -> web.Response:
+        """Twilio's status callback for messages we sent: keep a record of the failed ones."""
+        form = await self.verified_form(request)
+        if form is None:
+            return web.Response(status=403, text="invalid Twilio signature\n")
+        status = form.get("MessageStatus") or form.get("SmsStatus") or ""
+        if status in FAILED:
+            code = form.get("ErrorCode") or None
+            to = form.get("To") or None
+            sid = form.get("MessageSid", "")
+            log.warning("SMS %s to %s %s (error %s)", sid, mask(to or "?"), status, code)
+            state = self._state()
+            try:
+                await state.record_failure(sid=sid, status=status, code=code, phone=to)
+                if code == "21610" and to:
+                    await state.opt_out(to)
+            except RedisError as exc:
+                log.error("SMS failure not recorded (%s)", type(exc).__name__)
+        return web.Response(status=204)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _state(self) -> SmsState:
+        assert self.state is not None, "SmsChannel.start() was not called"
+        return self.state
+
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        """Hold a reference to a background task until it ends (asyncio keeps weak ones)."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _xml(body: str) -> web.Response:
+    return web.Response(text=body, content_type="text/xml", charset="utf-8")
+
+
+def _int(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0

@@ -1,0 +1,42 @@
+"""The Telegram channel, wired into the one aiohttp app.
+
+`setup(app)` is called by `bot.app.create_app` when TELEGRAM_BOT_TOKEN is set. Without
+TELEGRAM_WEBHOOK_URL the bot long-polls from inside this process; with it, Telegram posts updates
+to `POST /telegram/webhook` on the same app and port as everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.channels.telegram.channel import WEBHOOK_PATH, TelegramChannel, TelegramConfig
+
+__all__ = ["TELEGRAM", "WEBHOOK_PATH", "TelegramChannel", "TelegramConfig", "setup"]
+
+TELEGRAM = web.AppKey("telegram", TelegramChannel)
+
+
+def setup(app: web.Application) -> None:
+    from bot.app import CHANNELS, CONTENT, SETTINGS
+
+    config = TelegramConfig.from_settings(app[SETTINGS])
+    channel = TelegramChannel(config, app[CONTENT])
+    app[TELEGRAM] = channel
+    app[CHANNELS].append(f"telegram ({config.mode})")
+    if config.webhook_url:
+        app.router.add_post(WEBHOOK_PATH, channel.webhook)
+    app.cleanup_ctx.append(_telegram_ctx)
+
+
+async def _telegram_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Runs after the Redis context, so the store and conversations exist; stops before it."""
+    from bot.app import CONVERSATIONS, STORE
+
+    channel = app[TELEGRAM]
+    channel.launch(app[CONVERSATIONS], app[STORE])
+    try:
+        yield
+    finally:
+        await channel.stop()

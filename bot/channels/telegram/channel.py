@@ -1,0 +1,605 @@
+"""The Telegram channel: python-telegram-bot 22 in front of `Conversations`, in our aiohttp app.
+
+PTB does what it is good at (parsing updates, routing commands and buttons, rate limits and
+retries on 429); the engine decides every answer, and Safar's Redis holds every session, so a
+person's state is the same whichever process or channel they reach. No PTB persistence is used.
+
+Updates arrive either by long polling (PTB's Updater, run inside this process) or on
+`POST /telegram/webhook` of the one aiohttp app. In webhook mode an update is processed before
+the request is answered: Telegram keeps an update until it gets a 200, so a crash mid-way means
+a retry, not a lost message, and the retry is recognised by its update_id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hmac
+import logging
+import secrets
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from redis.exceptions import RedisError
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import LANGUAGES
+from bot.channels.telegram.ordering import PerChatUpdateProcessor
+from bot.channels.telegram.render import (
+    Chunk,
+    escape,
+    keyboard,
+    parse_callback,
+    phone_numbers,
+    render,
+    screen_token,
+)
+from bot.channels.telegram.texts import COMMAND_NAMES, Texts, guess_language
+from bot.conversations import ContentHolder, Conversations
+from bot.engine import Inbound, Session, Turn
+from bot.engine.types import FORGET, LANG_MENU, Command
+from bot.privacy import mask
+from bot.settings import Settings
+from bot.store.base import SessionKey, Store
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ("message", "callback_query")
+DEDUPE_TTL = 24 * 3600
+"""Telegram keeps an undelivered update for 24 hours, so a repeat can come at most that late."""
+
+EDITABLE = frozenset({"menu", "languages", "confirm", "forgotten"})
+"""A button on a menu-like message that leads to one of these replaces the message in place, as
+a native Telegram menu does; an article always comes as a new message, so it stays readable."""
+
+COMMANDS: dict[str, Command] = {
+    "start": "start",
+    "menu": "menu",
+    "language": "language",
+    "help": "help",
+    "operator": "operator",
+    "forget": "forget",
+}
+assert tuple(COMMANDS) == COMMAND_NAMES
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+Context = ContextTypes.DEFAULT_TYPE
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str
+    api_url: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    max_rate: float = 30.0
+    """Messages per second to Telegram over all chats (its documented limit); 0 turns the rate
+    limiter off, for benchmarks against a loopback stub only."""
+    max_retries: int = 3
+    """How often one request is retried after a 429, each time after Telegram's retry_after."""
+    typing_delay: float = 0.8
+    """A "typing…" indicator is sent only when an answer takes longer than this."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TelegramConfig:
+        """A webhook URL without a path gets ours: https://host -> https://host/telegram/webhook."""
+        url = settings.telegram_webhook_url
+        if url and urlsplit(url).path in ("", "/"):
+            url = url.rstrip("/") + WEBHOOK_PATH
+        return cls(
+            token=settings.telegram_bot_token or "",
+            api_url=settings.telegram_api_url.rstrip("/"),
+            webhook_url=url,
+            webhook_secret=settings.telegram_webhook_secret,
+        )
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook_url else "polling"
+
+
+class TelegramChannel:
+    def __init__(self, config: TelegramConfig, content: ContentHolder) -> None:
+        self.config = config
+        self.content = content
+        self.texts = Texts(content)
+        self.secret = config.webhook_secret or secrets.token_urlsafe(32)
+        """Sent to Telegram with setWebhook; Telegram echoes it on every webhook call."""
+        self.application: TelegramApp = self._build()
+        self.ready = asyncio.Event()
+        self.failure: str | None = None
+        """Why the channel is off, when a person has to fix something (a rejected token)."""
+        self._conversations: Conversations | None = None
+        self._store: Store | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- building ------------------------------------------------------------------------
+
+    def _build(self) -> TelegramApp:
+        api = self.config.api_url
+        builder: Any = (  # Any: PTB's builder generics do not follow a rate limiter's type
+            Application.builder()
+            .token(self.config.token)
+            .base_url(f"{api}/bot")
+            .base_file_url(f"{api}/file/bot")
+            .concurrent_updates(PerChatUpdateProcessor())
+        )
+        if self.config.max_rate > 0:
+            builder = builder.rate_limiter(
+                AIORateLimiter(
+                    overall_max_rate=self.config.max_rate, max_retries=self.config.max_retries
+                )
+            )
+        if self.config.webhook_url:
+            builder = builder.updater(None)
+        app: TelegramApp = builder.build()
+
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        app.add_handler(TypeHandler(Update, self._dedupe), group=-1)
+        app.add_handler(CommandHandler(list(COMMANDS), self._on_command, filters=private))
+        app.add_handler(MessageHandler(private & filters.TEXT, self._on_text))
+        app.add_handler(CallbackQueryHandler(self._on_button))
+        app.add_handler(
+            MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE, self._on_group)
+        )
+        app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, self._on_other))
+        app.add_error_handler(self._on_error)
+        return app
+
+    @property
+    def bot(self) -> ExtBot[Any]:
+        bot: ExtBot[Any] = self.application.bot
+        return bot
+
+    @property
+    def conversations(self) -> Conversations:
+        if self._conversations is None:
+            raise RuntimeError("the Telegram channel is not started")
+        return self._conversations
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def launch(self, conversations: Conversations, store: Store) -> None:
+        """Connect in the background: a slow or unreachable Telegram never holds up the web
+        chat or SMS, and the channel comes up by itself once Telegram answers."""
+        self._conversations = conversations
+        self._store = store
+        self._task = asyncio.create_task(self._connect(), name="telegram-connect")
+
+    async def _connect(self) -> None:
+        try:
+            await self._retry("reach the Bot API", self.application.initialize)
+            await self._profile()
+            await self.application.start()
+            if self.config.webhook_url:
+                await self._retry("set the webhook", self._set_webhook)
+            else:
+                await self._retry("start polling", self._start_polling)
+        except InvalidToken:
+            self.failure = "Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)"
+            log.error(
+                "%s: copy the token from @BotFather again. The Telegram channel is off; "
+                "everything else runs.",
+                self.failure,
+            )
+            return
+        except (BadRequest, EndPointNotFound, Forbidden) as exc:
+            self.failure = self._redact(str(exc))
+            log.error("the Telegram channel is off: %s", self.failure)
+            return
+        self.ready.set()
+        log.info("Telegram channel ready: @%s (%s)", self.bot.username, self.config.mode)
+
+    async def _set_webhook(self) -> None:
+        assert self.config.webhook_url is not None
+        await self.bot.set_webhook(
+            url=self.config.webhook_url,
+            secret_token=self.secret,
+            allowed_updates=list(ALLOWED_UPDATES),
+            drop_pending_updates=False,
+        )
+
+    async def _start_polling(self) -> None:
+        updater = self.application.updater
+        assert updater is not None
+        await updater.start_polling(
+            allowed_updates=list(ALLOWED_UPDATES),
+            drop_pending_updates=False,
+            error_callback=self._polling_error,
+        )
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        # PTB retries by itself; its default logs a full traceback every time
+        log.warning("polling Telegram failed, retrying: %s", self._redact(str(exc)))
+
+    async def _profile(self) -> None:
+        """The command menu and profile texts in each language; the default is English.
+
+        A failure here costs only the localized menu, never the channel."""
+        for lang in (None, *LANGUAGES):
+            long, short = self.texts.description(lang or "en")
+            try:
+                await self.bot.set_my_commands(
+                    self.texts.commands(lang or "en"), language_code=lang
+                )
+                await self.bot.set_my_description(long, language_code=lang)
+                await self.bot.set_my_short_description(short, language_code=lang)
+            except (BadRequest, RetryAfter, NetworkError) as exc:
+                log.warning(
+                    "could not register commands for %s: %s",
+                    lang or "default",
+                    self._redact(str(exc)),
+                )
+
+    async def _retry(self, what: str, action: Callable[[], Awaitable[T]]) -> T:
+        delay = 1.0
+        while True:
+            try:
+                return await action()
+            except RetryAfter as exc:
+                wait = _seconds(exc)
+            except (BadRequest, InvalidToken, EndPointNotFound, Forbidden):
+                raise  # a person has to fix these: retrying would only hide them
+            except NetworkError as exc:
+                wait, delay = delay, min(delay * 2, 60.0)
+                log.warning(
+                    "could not %s at %s (%s); trying again in %.0f s",
+                    what,
+                    self.config.api_url,
+                    self._redact(str(exc)),
+                    wait,
+                )
+            await asyncio.sleep(wait)
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish the ones in progress, close connections.
+
+        The webhook stays registered: Telegram keeps new updates until we are back."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        self.ready.clear()
+
+    # -- webhook ---------------------------------------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST /telegram/webhook: the secret first, in constant time, before reading anything."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            log.warning("refused a webhook call without the right secret token")
+            return web.json_response(
+                {"error": "forbidden: wrong or missing secret token"}, status=403
+            )
+        if not self.application.running or self._conversations is None:
+            return web.json_response(
+                {"error": "starting up, try again"}, status=503, headers={"Retry-After": "5"}
+            )
+        try:
+            data = await request.json()
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("expected a JSON object with an integer update_id")
+            update = Update.de_json(data, self.bot)
+        except Exception as exc:  # anything PTB cannot parse is the sender's fault, not ours
+            return web.json_response(
+                {"error": f"bad request: not a Telegram update ({type(exc).__name__})"},
+                status=400,
+            )
+        processor = self.application.update_processor
+        await processor.process_update(update, self.application.process_update(update))
+        return web.Response(status=200)
+
+    # -- handlers --------------------------------------------------------------------------
+
+    async def _dedupe(self, update: Update, context: Context) -> None:
+        """Telegram repeats an update it thinks we missed: answer it once."""
+        if self._store is None:
+            return
+        try:
+            first = await self._store.once(
+                f"tg-update:{self.bot.id}", str(update.update_id), DEDUPE_TTL
+            )
+        except (RedisError, OSError):
+            return  # without Redis, answering twice beats not answering
+        if not first:
+            log.info("update %s was seen before; skipped", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def _on_command(self, update: Update, context: Context) -> None:
+        message, chat_id = _message(update)
+        word = (message.text or "").split(maxsplit=1)[0]
+        name = word[1:].split("@", 1)[0].lower()
+        arg = context.args[0].lower() if context.args else None
+        inbound = Inbound(command=COMMANDS[name], arg=arg, lang_hint=_hint(update))
+        await self._deliver(chat_id, await self.conversations.handle(_key(chat_id), inbound))
+
+    async def _on_text(self, update: Update, context: Context) -> None:
+        message, chat_id = _message(update)
+        inbound = Inbound(text=message.text or "", lang_hint=_hint(update))
+        async with self._typing(chat_id):
+            turn = await self.conversations.handle(_key(chat_id), inbound)
+        await self._deliver(chat_id, turn)
+
+    async def _on_other(self, update: Update, context: Context) -> None:
+        """A photo, voice message, sticker, location…: say so politely, then show where they
+        are, in their language (or the one Telegram guesses for a newcomer)."""
+        _, chat_id = _message(update)
+        hint = _hint(update)
+        turn = await self.conversations.handle(_key(chat_id), Inbound(text="", lang_hint=hint))
+        note = self.texts.not_text(turn.session.lang or hint)
+        await self._send(chat_id, Chunk(escape(note)))
+        await self._deliver(chat_id, turn)
+
+    async def _on_button(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            await _answer(query)
+            return
+        hint = _hint(update)
+        key = _key(chat.id)
+        pressed = query.message if isinstance(query.message, Message) else None
+        press = parse_callback(query.data)
+        session = await self._peek(key)
+        if press is None or (session is not None and press.token != screen_token(session)):
+            # A button from an older screen: its number may mean something else now, so it
+            # does nothing but bring the current screen back, with a short note why.
+            await _answer(query, self.texts.stale((session.lang if session else None) or hint))
+            turn = await self.conversations.handle(key, Inbound(text="", lang_hint=hint))
+            await self._deliver(chat.id, turn, pressed=pressed)
+            return
+        await _answer(query)
+        in_place = session is not None and self._menu_like(session.node)
+        turn = await self.conversations.handle(key, Inbound(choice=press.key, lang_hint=hint))
+        await self._deliver(chat.id, turn, pressed=pressed, in_place=in_place)
+
+    async def _on_group(self, update: Update, context: Context) -> None:
+        """Questions about one's papers or a detention do not belong in a group: when someone
+        addresses the bot there, it points them to a private chat. Otherwise it stays quiet."""
+        message, chat_id = _message(update)
+        if not self._addressed(message):
+            return
+        text, label = self.texts.group(_hint(update))
+        button = InlineKeyboardButton(label, url=f"https://t.me/{self.bot.username}")
+        await self.bot.send_message(
+            chat_id,
+            escape(text),
+            parse_mode=ParseMode.HTML,
+            reply_markup=InlineKeyboardMarkup([[button]]),
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+        )
+
+    async def _on_error(self, update: object, context: Context) -> None:
+        err = context.error
+        chat = update.effective_chat if isinstance(update, Update) else None
+        where = mask(chat.id) if chat else "-"
+        if isinstance(err, Forbidden):
+            log.info("chat %s blocked the bot or left; nothing sent", where)
+            return
+        if isinstance(err, TelegramError):
+            log.warning(
+                "Telegram refused a request for chat %s: %s", where, self._redact(str(err))
+            )
+        else:
+            log.error("an update for chat %s failed", where, exc_info=err)
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        if isinstance(err, NetworkError) and not isinstance(err, BadRequest):
+            return  # Telegram is unreachable: an apology would not arrive either
+        assert isinstance(update, Update)
+        with contextlib.suppress(TelegramError):
+            await self._send(chat.id, Chunk(escape(self.texts.failed(_hint(update)))))
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def _deliver(
+        self, chat_id: int, turn: Turn, pressed: Message | None = None, in_place: bool = False
+    ) -> None:
+        token = screen_token(turn.session)
+        rendered = [
+            (r, render(r, token, self.texts.language_hint(r.lang) if r.hint else None))
+            for r in turn.replies
+        ]
+        if (
+            in_place
+            and pressed is not None
+            and len(rendered) == 1
+            and rendered[0][0].kind in EDITABLE
+            and len(rendered[0][1]) == 1
+            and await self._edit(pressed, rendered[0][1][0])
+        ):
+            return
+        if pressed is not None and pressed.reply_markup is not None:
+            await self._strip(pressed)  # one live keyboard, at the bottom of the chat
+        for reply, chunks in rendered:
+            phones = phone_numbers(reply.text) if reply.kind == "handoff" else []
+            for chunk in chunks:
+                await self._send(chat_id, Chunk(chunk.html) if phones else chunk)
+            if phones:
+                # A contact card has a Call button in every client; the buttons go under it
+                await self.bot.send_contact(
+                    chat_id,
+                    phone_number=phones[0],
+                    first_name=self._hotline_name(phones[0], reply.lang),
+                    reply_markup=keyboard(reply.options, token),
+                )
+
+    async def _send(self, chat_id: int, chunk: Chunk) -> None:
+        await self.bot.send_message(
+            chat_id,
+            chunk.html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=chunk.markup,
+            link_preview_options=NO_PREVIEW,
+        )
+
+    async def _edit(self, message: Message, chunk: Chunk) -> bool:
+        try:
+            await self.bot.edit_message_text(
+                chunk.html,
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=chunk.markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message:
+                return True  # the same screen pressed twice: it is already showing
+            log.info("could not edit a message (%s); sending a new one", exc.message)
+            return False
+        return True
+
+    async def _strip(self, message: Message) -> None:
+        with contextlib.suppress(BadRequest):  # already gone, too old, or not ours
+            await self.bot.edit_message_reply_markup(
+                chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+            )
+
+    @contextlib.asynccontextmanager
+    async def _typing(self, chat_id: int) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._typing_later(chat_id))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _typing_later(self, chat_id: int) -> None:
+        await asyncio.sleep(self.config.typing_delay)
+        with contextlib.suppress(TelegramError):
+            await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _peek(self, key: SessionKey) -> Session | None:
+        """The session as it is now, to tell a current button from a stale one. The channel
+        only reads here; every change still goes through `Conversations`."""
+        if self._store is None:
+            return None
+        try:
+            return await self._store.load(key)
+        except (RedisError, OSError):
+            return None  # no way to tell: treat the button as current
+
+    def _menu_like(self, node: str | None) -> bool:
+        return (
+            node in (LANG_MENU, FORGET)
+            or self.content.current.engine.dialog.menu(node) is not None
+        )
+
+    def _hotline_name(self, phone: str, lang: str) -> str:
+        for hotline in self.content.current.content.hotlines.values():
+            if "+" + "".join(c for c in hotline.phone if c.isdigit()) == phone:
+                return hotline.name.get(lang)
+        return "Safar"
+
+    def _addressed(self, message: Message) -> bool:
+        """In a group: a command for us, an @mention of us, a reply to us, or being added."""
+        me = self.bot
+        username = (me.username or "").lower()
+        if any(u.id == me.id for u in message.new_chat_members or ()):
+            return True
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == me.id:
+            return True
+        wanted: list[str | None] = [
+            MessageEntity.MENTION,
+            MessageEntity.BOT_COMMAND,
+            MessageEntity.TEXT_MENTION,
+        ]
+        for entity, text in message.parse_entities(wanted).items():
+            if entity.type == MessageEntity.MENTION and text[1:].lower() == username:
+                return True
+            if (
+                entity.type == MessageEntity.TEXT_MENTION
+                and entity.user
+                and (entity.user.id == me.id)
+            ):
+                return True
+            if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+                name, _, target = text[1:].partition("@")
+                if target.lower() == username or (not target and name.lower() in COMMANDS):
+                    return True
+        return False
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self.config.token, "<token>") if self.config.token else text
+
+
+def _key(chat_id: int) -> SessionKey:
+    return SessionKey("telegram", str(chat_id))
+
+
+def _hint(update: Update) -> str | None:
+    user = update.effective_user
+    return guess_language(user.language_code if user else None)
+
+
+def _message(update: Update) -> tuple[Message, int]:
+    message = update.effective_message
+    assert message is not None, "handler registered for messages only"
+    return message, message.chat.id
+
+
+async def _answer(query: CallbackQuery, text: str | None = None) -> None:
+    """Always answered, so the button stops spinning; a query too old to answer is no error."""
+    with contextlib.suppress(BadRequest):
+        await query.answer(text[:200] if text else None)
+
+
+def _seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB 22 deprecates the int form of retry_after
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
