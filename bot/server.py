@@ -8,7 +8,7 @@ import signal
 
 from aiohttp import web
 
-from bot.app import CHANNELS, create_app
+from bot.app import CHANNELS, CONTENT, create_app
 from bot.settings import Settings
 
 log = logging.getLogger("safar")
@@ -29,6 +29,8 @@ async def serve_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # `kill -HUP <pid>` after editing content: checked aside, swapped in only if clean
+    loop.add_signal_handler(signal.SIGHUP, app[CONTENT].reload)
     try:
         await stop.wait()
     finally:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+from pathlib import Path
 
 from redis.asyncio import Redis
 
 from bot.content.load import Content
 from bot.conversations import ContentHolder, Conversations
 from bot.engine import Inbound
+from bot.settings import REPO_ROOT
 from bot.store import RedisStore, SessionKey
 
 BOLOT = SessionKey("web", "bolot-browser-1")
@@ -53,3 +56,24 @@ async def test_when_redis_is_gone_a_clear_question_is_still_answered(content: Co
     turn = await conversations.handle(BOLOT, Inbound(text="hi"))
     assert turn.replies[0].kind == "languages"
     await dead.aclose()
+
+
+async def test_a_broken_edit_is_refused_and_the_bot_keeps_the_last_good_content(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "content"
+    for part in ("dialogs", "knowledge", "locales"):
+        shutil.copytree(REPO_ROOT / part, root / part)
+    holder = ContentHolder.load(root)
+    before = holder.current
+    (root / "dialogs" / "main.yaml").write_text("start: main\nnodes: {main: {type: men", "utf-8")
+    result = holder.reload()
+    assert result.content is None and result.errors
+    assert holder.current is before
+    shutil.copy(REPO_ROOT / "dialogs" / "main.yaml", root / "dialogs" / "main.yaml")
+    (root / "knowledge" / "hotlines.yaml").write_text(
+        (REPO_ROOT / "knowledge" / "hotlines.yaml").read_text().replace("918 85", "918 86")
+    )
+    assert holder.reload().content is not None
+    assert holder.current is not before
+    assert holder.current.content.hotline.phone == "+992 918 86 34 34"

@@ -94,7 +94,7 @@ class SearchResult:
 class _Postings:
     docs: Ints
     weights: Floats
-    """BM25's saturated term frequency per field, mixed, without the idf."""
+    """BM25's saturated term frequency, without the idf."""
 
 
 @dataclass(frozen=True)
@@ -120,13 +120,14 @@ class SearchIndex:
     def __init__(
         self,
         ids: list[str],
-        postings: dict[str, _Postings],
+        postings: tuple[dict[str, _Postings], dict[str, _Postings]],
         phrases: _Phrases,
         folder: Folder,
         langs: LanguageModel,
     ) -> None:
         self._ids = ids
-        self._postings = postings
+        self._strong, self._body = postings
+        self._terms = self._strong.keys() | self._body.keys()
         self._phrases = phrases
         self._folder = folder
         self._langs = langs
@@ -135,7 +136,7 @@ class SearchIndex:
         self._min_total = MIN_EVIDENCE * top
         by_prefix: dict[str, list[str]] = defaultdict(list)
         by_length: dict[int, list[str]] = defaultdict(list)
-        for term in postings:
+        for term in sorted(self._terms):
             by_prefix[term[:PREFIX]].append(term)
             by_length[len(term)].append(term)
         self._by_prefix = dict(by_prefix)
@@ -174,28 +175,28 @@ class SearchIndex:
 
     @classmethod
     def _from_counts(cls, ids: list[str], counts: _Counts, folder: Folder) -> SearchIndex:
-        """BM25 per field, each saturating on its own, mixed STRONG : 1 - STRONG.
+        """BM25's saturated term frequencies, per field: each field saturates on its own.
 
-        Separate saturation matters: a word staff put in the keywords is a statement about the
-        topic, which ten mentions in the body text must not outweigh.
+        Separate fields matter: a word staff put in the keywords is a statement about the topic,
+        which ten mentions in the body text must not outweigh.
         """
         n = len(ids)
-        weights: dict[str, dict[int, float]] = defaultdict(dict)
-        fields = ((counts.strong, STRONG, B_STRONG), (counts.body, 1 - STRONG, B))
-        for field, share, b in fields:
+        postings: list[dict[str, _Postings]] = []
+        for field, b in ((counts.strong, B_STRONG), (counts.body, B)):
             lengths = np.array([sum(tf.values()) for tf in field], dtype=np.float64)
             avg = float(lengths.mean()) if n else 1.0
             norm = K1 * (1 - b + b * lengths / (avg or 1.0))
+            found: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
             for i, tf in enumerate(field):
                 for term, f in tf.items():
-                    w = share * f * (K1 + 1) / (f + norm[i])
-                    weights[term][i] = weights[term].get(i, 0.0) + w
-        postings: dict[str, _Postings] = {}
-        for term, per_doc in weights.items():
-            docs = sorted(per_doc)
-            postings[term] = _Postings(
-                np.array(docs, dtype=np.int32),
-                np.array([per_doc[d] for d in docs], dtype=np.float64),
+                    docs, weights = found[term]
+                    docs.append(i)
+                    weights.append(f * (K1 + 1) / (f + norm[i]))
+            postings.append(
+                {
+                    term: _Postings(np.array(d, dtype=np.int32), np.array(w, dtype=np.float64))
+                    for term, (d, w) in found.items()
+                }
             )
         by_term: dict[str, list[int]] = defaultdict(list)
         for pid, (_, stems) in enumerate(counts.phrases):
@@ -206,7 +207,8 @@ class SearchIndex:
             np.array([len(stems) for _, stems in counts.phrases], dtype=np.float64),
             {t: np.array(p, dtype=np.int32) for t, p in by_term.items()},
         )
-        return cls(ids, postings, phrases, folder, LanguageModel.train(folder, counts.lang_keys))
+        langs = LanguageModel.train(folder, counts.lang_keys)
+        return cls(ids, (postings[0], postings[1]), phrases, folder, langs)
 
     # -- matching words ------------------------------------------------------------------
 
@@ -239,7 +241,7 @@ class SearchIndex:
         out: dict[str, float] = {}
         stems = self._folder.stems(key)
         for stem in stems:
-            if stem in self._postings:
+            if stem in self._terms:
                 out[stem] = 1.0
         for stem in stems:
             if len(stem) < PREFIX:
@@ -299,20 +301,25 @@ class SearchIndex:
             if not cands:
                 total += self._unknown
                 continue
-            best = np.zeros(n)
-            seen = np.zeros(n, dtype=bool)
             in_phrase = np.zeros(len(hits), dtype=bool)
+            for share, postings in ((STRONG, self._strong), (1 - STRONG, self._body)):
+                best = np.zeros(n)
+                seen = np.zeros(n, dtype=bool)
+                for term, sim in cands:
+                    p = postings.get(term)
+                    if p is not None:
+                        best[p.docs] = np.maximum(best[p.docs], sim * p.weights)
+                        seen[p.docs] = True
+                df = int(seen.sum())
+                if df:
+                    # a word weighs by how few articles use it, in any of its forms, in this
+                    # field: "Кыргыз" is in every text but in the keywords of a few
+                    weight = share * _idf(n, df)
+                    score += weight * best
+                    total += weight
             for term, sim in cands:
-                p = self._postings[term]
-                best[p.docs] = np.maximum(best[p.docs], sim * p.weights)
-                seen[p.docs] = True
                 if sim >= PHRASE_SIM and term in self._phrases.by_term:
                     in_phrase[self._phrases.by_term[term]] = True
-            # a word weighs by how few articles use it in any of its forms: "Русия" is in all
-            # of them, whatever rare word one of its stems happens to collide with
-            weight = _idf(n, int(seen.sum()))
-            score += weight * best
-            total += weight
             hits += in_phrase
         if total <= 0:
             return []

@@ -131,7 +131,13 @@ class LanguageModel:
             if own:
                 return Guess(own, True)
         margin = scores[best] - scores[ranked[1]]
-        return Guess(best, margin >= SURE_MARGIN)
+        if margin >= SURE_MARGIN:
+            return Guess(best, True)
+        # unclear ("ок", "салам" are said in every language): lean to the script's default
+        default = DEFAULT[script]
+        if default in scores and scores[best] - scores[default] < SURE_MARGIN:
+            return Guess(default, False)
+        return Guess(best, False)
 
     def _own_words(self, keys: list[str], langs: tuple[str, ...]) -> str | None:
         """The language in `langs` with the most words far likelier in it than in Russian."""

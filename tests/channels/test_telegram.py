@@ -13,8 +13,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from fakes.telegram_api import BotAPI, Person, Seen
-from fakes.telegram_safar import Mode, Safar, run_safar
 from redis.asyncio import Redis
 
 from bot import LANGUAGE_NAMES, LANGUAGES
@@ -24,6 +22,8 @@ from bot.conversations import ContentHolder
 from bot.engine.engine import LANGUAGE_PROMPT
 from bot.settings import Settings
 from bot.store.base import SessionKey
+from tests.fakes.telegram_api import BotAPI, Person, Seen
+from tests.fakes.telegram_safar import Mode, Safar, run_safar
 
 
 @pytest.fixture

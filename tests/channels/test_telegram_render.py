@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from fakes.telegram_api import parse_text, utf16_len
 
 from bot.channels.telegram.render import (
     Block,
@@ -21,6 +20,7 @@ from bot.channels.telegram.render import (
     split,
 )
 from bot.engine.types import Option, Reply, Session
+from tests.fakes.telegram_api import parse_text, utf16_len
 
 PHONE = "+992 918 85 34 34"
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fakes.telegram_api import BotAPI
-from fakes.telegram_safar import Safar, run_safar
 
 from bot.channels.telegram import TelegramConfig
 from bot.content.load import Content
 from bot.settings import Settings
+from tests.fakes.telegram_api import BotAPI
+from tests.fakes.telegram_safar import Safar, run_safar
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
