@@ -38,8 +38,8 @@ bench: setup
 
 # Re-extract interface strings after changing them in the code.
 messages: setup
-	$(BIN)/pybabel extract -F locales/babel.cfg -o locales/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+	$(BIN)/pybabel extract -F locales/babel.cfg -o locales/messages.pot --no-location --sort-output -w 99 .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching -w 99
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

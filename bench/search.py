@@ -5,8 +5,10 @@ Usage:
     .venv/bin/python bench/search.py --size 2000 --rounds 3
 
 Prints, for the shipped knowledge base and for a synthetic one made from it: index build time,
-queries per second, p50/p99 latency (first sight of each question, and again once the per-word
-cache is warm), top-1 accuracy on the evaluation questions, and the process's peak memory.
+queries per second, p50/p99 latency (first sight of each question; "warm q/s" once the per-word
+cache has seen them), top-1 accuracy on the evaluation questions, and the process's peak memory
+(resident set size) right after each row: the process only grows, so a row's figure includes
+everything before it.
 The baseline is rank-bm25's BM25Okapi over the same articles, words split on spaces and
 lowercased: what one gets without folding, stemming, typo matching or calibration.
 """
@@ -23,7 +25,6 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -142,8 +143,10 @@ def accuracy(top: Callable[[str], str | None], qs: Sequence[dict[str, Any]]) -> 
 def run(name: str, articles: Mapping[str, Article], qs: list[dict[str, Any]], rounds: int) -> None:
     texts = [str(q["q"]) for q in qs]
     print(f"\n== {name}: {len(articles)} articles, {len(texts)} questions")
-    print(f"{'':10} {'build':>9} {'q/s':>8} {'p50':>8} {'p99':>8} {'warm q/s':>9} {'top-1':>7}")
-
+    print(
+        f"{'':10} {'build':>9} {'q/s':>8} {'p50':>8} {'p99':>8} {'warm q/s':>9} {'top-1':>7}"
+        f" {'peak RSS':>9}"
+    )
     index, build = timed(lambda: SearchIndex.build(articles), rounds)
     cold = latencies(index.search, texts)
     warm = latencies(index.search, texts * 3)
@@ -155,16 +158,15 @@ def run(name: str, articles: Mapping[str, Article], qs: list[dict[str, Any]], ro
     print(
         f"{'safar':10} {build * 1000:7.0f}ms {len(cold) / sum(cold):8.0f} "
         f"{pct(cold, 50) * 1000:6.2f}ms {pct(cold, 99) * 1000:6.2f}ms "
-        f"{len(warm) / sum(warm):9.0f} {accuracy(ours, qs)}"
+        f"{len(warm) / sum(warm):9.0f} {accuracy(ours, qs)} {peak_mb():7.0f}MB"
     )
     base, base_build = timed(lambda: Baseline(articles), rounds)
     base_lat = latencies(base.top, texts)
     print(
         f"{'rank-bm25':10} {base_build * 1000:7.0f}ms {len(base_lat) / sum(base_lat):8.0f} "
         f"{pct(base_lat, 50) * 1000:6.2f}ms {pct(base_lat, 99) * 1000:6.2f}ms "
-        f"{'':>9} {accuracy(base.top, qs)}"
+        f"{'':>9} {accuracy(base.top, qs)} {peak_mb():7.0f}MB"
     )
-    print(f"peak memory of the process so far: {peak_mb():.0f} MB")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

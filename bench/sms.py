@@ -36,7 +36,10 @@ import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# bench/telegram.py would shadow the python-telegram-bot package: keep this folder off the path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 TOKEN = "bench-auth-token-0123456789abcdef"

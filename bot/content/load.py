@@ -170,8 +170,8 @@ def load_content(root: Path, today: dt.date | None = None) -> LoadResult:
     loader = _Loader(root, today or dt.date.today())
     catalogs = _load_locales(loader)
     hotlines, default = _load_hotlines(loader)
-    articles = _load_articles(loader, catalogs, hotlines, default)
-    dialog = _load_dialogs(loader, articles)
+    articles, article_ids = _load_articles(loader, catalogs, hotlines, default)
+    dialog = _load_dialogs(loader, article_ids)
     problems = sorted(set(loader.problems), key=lambda p: (p.path, p.line, p.message))
     if any(p.severity == "error" for p in problems) or dialog is None or default is None:
         return LoadResult(None, problems)
@@ -287,10 +287,13 @@ def _load_hotlines(loader: _Loader) -> tuple[dict[str, Hotline], str | None]:
 
 def _load_articles(
     loader: _Loader, catalogs: Catalogs, hotlines: dict[str, Hotline], default: str | None
-) -> dict[str, Article]:
+) -> tuple[dict[str, Article], set[str]]:
+    """The articles, and the ids of every article file, broken ones included: a file with a
+    typo in it is reported once, not again by every menu and article that links to it."""
     folder = loader.root / "knowledge"
     articles: dict[str, Article] = {}
     docs: dict[str, tuple[Path, YamlDoc, ArticleFile]] = {}
+    ids: set[str] = set()
     for path in sorted(folder.glob("*.y*ml")):
         if path.name == "hotlines.yaml" or path.suffix not in (".yaml", ".yml"):
             continue
@@ -302,17 +305,18 @@ def _load_articles(
                 f"'{path.name}' is not a valid article file name: use lowercase-with-dashes",
             )
             continue
+        ids.add(aid)
         model, doc = loader.parse(path, ArticleFile)
         if model is None or doc is None:
             continue
         docs[aid] = (path, doc, model)
     for aid, (path, doc, model) in docs.items():
         for i, rel in enumerate(model.related):
-            if rel not in docs:
+            if rel not in ids:
                 loader.error(
                     path,
                     doc.line(("related", i)),
-                    f"related article '{rel}' does not exist{did_you_mean(rel, docs)}",
+                    f"related article '{rel}' does not exist{did_you_mean(rel, ids)}",
                 )
         for i, item in enumerate(model.verify):
             loader.warn(path, doc.line(("verify", i)), f"verify: {item}")
@@ -361,10 +365,10 @@ def _load_articles(
         )
     if not docs and not any(p.path.startswith("knowledge") for p in loader.problems):
         loader.error(folder, 1, "no articles found: add knowledge/<topic-id>.yaml files")
-    return articles
+    return articles, ids
 
 
-def _load_dialogs(loader: _Loader, articles: dict[str, Article]) -> Dialog | None:
+def _load_dialogs(loader: _Loader, articles: set[str]) -> Dialog | None:
     folder = loader.root / "dialogs"
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
     if not files:

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import time
 import unicodedata
+from dataclasses import replace
 
 from rapidfuzz import fuzz
 
@@ -132,16 +133,13 @@ class Engine:
             return self._home(s) if s.node == SUGGEST else self._back(s)
         index = int(key) - 1
         menu = self.dialog.menu(s.node)
-        if menu is not None:
-            if 0 <= index < len(menu.options):
-                return self._select(s, menu.options[index], now)
-        elif s.node == ARTICLE:
-            related = self._related(s.article)
-            if 0 <= index < len(related):
-                return self._article(s, related[index])
-        elif s.node == SUGGEST:
-            if 0 <= index < len(s.suggestions):
-                return self._article(s, s.suggestions[index])
+        if menu is not None and 0 <= index < len(menu.options):
+            return self._select(s, menu.options[index], now)
+        related = self._related(s.article) if s.node == ARTICLE else []
+        if 0 <= index < len(related):
+            return self._article(s, related[index])
+        if s.node == SUGGEST and 0 <= index < len(s.suggestions):
+            return self._article(s, s.suggestions[index])
         return self._repeat(s, now, wrong=True)
 
     def _choose_language(self, s: Session, key: str) -> Turn:
@@ -275,20 +273,10 @@ class Engine:
             return self._notice(
                 s, self.tr(s).gettext("There is nothing more to show. Choose a topic:"), menu=True
             )
+        page = s.page + 1  # _article starts a fresh view at page 0
         turn = self._article(s, s.article)
-        s.page = turn.session.page = (s.page or 0) + 1
-        first = turn.replies[0]
-        page_reply = Reply(
-            first.kind,
-            first.text,
-            first.lang,
-            first.options,
-            article=first.article,
-            title=first.title,
-            short=first.short,
-            page=s.page,
-        )
-        return Turn(s, (page_reply,))
+        turn.session.page = page
+        return Turn(turn.session, (replace(turn.replies[0], page=page),))
 
     def _related(self, article_id: str | None) -> list[str]:
         if article_id is None or article_id not in self.content.articles:

@@ -1,8 +1,8 @@
 """From text as people type it to the keys the search compares.
 
 Everything is folded into one plain Latin spelling (see bot/data/search-fold.yaml), so "паспорт",
-"pasport" and "passport" meet; then endings are stripped (see the suffix lists
-in bot/data/search-words.yaml) so that inflected forms meet too. Query and articles go through the
+"pasport" and "passport" meet; then endings are stripped by each language's rules (see
+bot/data/search-words.yaml) so that inflected forms meet too. Messages and articles go through the
 same steps, so the folding only has to be consistent, not linguistically exact.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -27,12 +28,16 @@ WORDS_FILE = DATA / "search-words.yaml"
 TOKEN = re.compile(r"[^\W\d_]+")
 """Runs of letters: digits and punctuation separate words and are not words themselves."""
 
+CACHE = 200_000
+"""Words whose stems and stopword status are remembered, per table; a full table starts over, so
+a flood of made-up words costs time, never unbounded memory."""
 MIN_STEM = 4
 """By default a stem keeps at least four letters: shorter stems make unrelated words meet."""
 
 STEMMED_STOPWORDS = ("ky", "tg")
 """Languages whose stopwords take endings (Kyrgyz эмне-лер-ди, Tajik чи-ро): a word is a stopword
-when its stem by that language's rules is one."""
+when its stem by that language's rules is a stopword's stem. Russian stopwords are short and
+their stems would catch real words (пусть / пустили), so only its places are stemmed (Москве)."""
 
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
@@ -54,6 +59,8 @@ class Words:
     """One language's lists from search-words.yaml, already folded."""
 
     stopwords: frozenset[str]
+    """Including the places."""
+    places: frozenset[str]
     chatter: frozenset[str]
     suffixes: tuple[str, ...]
     """Longest first."""
@@ -75,13 +82,16 @@ class Folder:
         spellings: Mapping[str, str],
         alternatives: Mapping[str, str] | None = None,
     ) -> None:
-        self._table = str.maketrans({k: v for k, v in letters.items() if len(k) == 1})
+        self._table: dict[int, str] = {ord(k): v for k, v in letters.items() if len(k) == 1}
+        self._known = {chr(c) for c in range(128)} | {chr(c) for c in self._table}
         self._spellings = tuple((re.compile(k), v) for k, v in spellings.items())
         self._alternatives = tuple((alternatives or {}).items())
         self.words: dict[str, Words] = {}
         self.ignore: frozenset[str] = frozenset()
         self._stem_ignore: dict[str, frozenset[str]] = {}
-        self._stemmed_stopwords = STEMMED_STOPWORDS
+        self._places: dict[str, frozenset[str]] = {}
+        self._stopword: dict[str, bool] = {}
+        self._terms: dict[str, dict[str, str]] = {}
         self.synonyms: dict[str, list[tuple[str, str]]] = {}
         """A colloquial word -> the words the articles use for it, with their language."""
         self._stems: dict[tuple[str, str], str] = {}
@@ -129,8 +139,10 @@ class Folder:
                 if not isinstance(value, int) or not 0 <= value <= 6:
                     raise DataError(f"{path}: {lang} > {name} must be a number from 0 to 6")
             prefixes = {self.fold(str(p)).strip() for p in block.get("prefixes") or []}
+            places = frozenset(folded("places"))
             self.words[lang] = Words(
-                frozenset(folded("stopwords")),
+                frozenset(folded("stopwords")) | places,
+                places,
                 frozenset(folded("chatter")),
                 tuple(sorted(sfx, key=lambda s: (-len(s), s))),
                 passes,
@@ -145,13 +157,17 @@ class Folder:
                 for target in targets if isinstance(targets, list) else [targets]:
                     raw.append((str(word), str(target), lang))
         self.ignore = frozenset(
-            squeeze(k)
-            for w in self.words.values()
-            for k in w.stopwords | w.chatter
+            squeeze(k) for w in self.words.values() for k in w.stopwords | w.chatter
         )
         self._stem_ignore = {
-            lang: frozenset(squeeze(k) for k in w.stopwords | w.chatter)
+            lang: frozenset(
+                self.stem(k, lang)
+                for k in (w.stopwords | w.chatter if lang in STEMMED_STOPWORDS else w.places)
+            )
             for lang, w in self.words.items()
+        }
+        self._places = {
+            lang: frozenset(self.stem(k, lang) for k in w.places) for lang, w in self.words.items()
         }
         self.synonyms = {}
         for word, target, lang in raw:
@@ -163,15 +179,28 @@ class Folder:
                     if t != key and (t, lang) not in found
                 ]
         self._stems.clear()
+        self._stopword.clear()
+        self._terms.clear()
 
     def fold(self, text: str) -> str:
         """One plain Latin spelling for any way of typing the same words."""
-        text = unicodedata.normalize("NFC", text).lower().translate(self._table)
+        text = unicodedata.normalize("NFC", text).lower()
         if not text.isascii():
-            text = text.translate({ord(c): _unmarked(c) for c in set(text) if ord(c) > 127})
+            # letters the table does not know lose their marks (é -> e), once and for all
+            for char in set(text) - self._known:
+                self._table[ord(char)] = _unmarked(char)
+                self._known.add(char)
+        text = text.translate(self._table)
         for old, new in self._spellings:
             text = old.sub(new, text)
         return text
+
+    def keys_of_lines(self, lines: Iterable[str]) -> list[list[str]]:
+        """`keys` of each line, folded in one go: an article has dozens of keyword lines."""
+        return [
+            [w for w in TOKEN.findall(line) if len(w) > 1]
+            for line in self.fold("\n".join(lines)).split("\n")
+        ]
 
     def keys(self, text: str) -> list[str]:
         """The folded words of `text`, in order, stopwords included.
@@ -187,11 +216,19 @@ class Folder:
     def is_stopword(self, key: str) -> bool:
         """Whether `key` is a stopword or greeting, also with a Kyrgyz or Tajik ending on it
         (эмнелерди is эмне, чиро is чи)."""
-        if squeeze(key) in self.ignore:
-            return True
-        return any(
-            self.stem(key, lang) in self._stem_ignore[lang] for lang in self._stemmed_stopwords
-        )
+        found = self._stopword.get(key)
+        if found is None:
+            found = squeeze(key) in self.ignore or any(
+                self.stem(key, lang) in stems for lang, stems in self._stem_ignore.items()
+            )
+            if len(self._stopword) >= CACHE:
+                self._stopword.clear()
+            self._stopword[key] = found
+        return found
+
+    def is_place(self, key: str) -> bool:
+        """Whether `key` is one of the cities in the data, in any of its forms (Москве, Ошто)."""
+        return any(self.stem(key, lang) in stems for lang, stems in self._places.items())
 
     def stem(self, key: str, lang: str) -> str:
         """Strip endings by `lang`'s rules, longest first, then squeeze doubled letters.
@@ -217,9 +254,25 @@ class Folder:
                     word = word[len(pfx) :]
                     break
         word = squeeze(word)
-        if len(self._stems) < 500_000:
-            self._stems[(key, lang)] = word
+        if len(self._stems) >= CACHE:
+            self._stems.clear()
+        self._stems[(key, lang)] = word
         return word
+
+    def index_terms(self, keys: Iterable[str], lang: str) -> Counter[str]:
+        """How often each stem occurs among `keys` of a text in `lang`, stopwords left out."""
+        cache = self._terms.setdefault(lang, {})
+        out: Counter[str] = Counter()
+        for key, n in Counter(keys).items():
+            term = cache.get(key)
+            if term is None:
+                term = "" if self.is_stopword(key) else self.stem(key, lang)
+                if len(cache) >= CACHE:
+                    cache.clear()
+                cache[key] = term
+            if term:
+                out[term] += n
+        return out
 
     def stems(self, key: str) -> set[str]:
         """Every language's stem of a query word: the writer's language is not known.
@@ -247,10 +300,19 @@ def squeeze(text: str) -> str:
 _DOUBLE = re.compile(r"([a-z])\1+")
 
 
-@cache
+_LOADED: dict[tuple[float, float], Folder] = {}
+
+
 def default_folder() -> Folder:
-    """The folder built from the shipped data files (read once per process)."""
-    return Folder.from_files()
+    """The folder built from the shipped data files; read again when one of them changed, so a
+    content reload also picks up new synonyms or stopwords."""
+    stamp = (FOLD_FILE.stat().st_mtime, WORDS_FILE.stat().st_mtime)
+    folder = _LOADED.get(stamp)
+    if folder is None:
+        folder = Folder.from_files()
+        _LOADED.clear()
+        _LOADED[stamp] = folder
+    return folder
 
 
 def script_of(text: str) -> str:

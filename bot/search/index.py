@@ -12,6 +12,7 @@ and the confidence is the share of the message's meaning that the best article e
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
 from bot import LANGUAGES
@@ -40,13 +41,13 @@ STRONG = 0.6
 put a word there because people use it for exactly this topic."""
 
 PREFIX = 4
-"""Words that share a beginning this long, and differ only in their last letters, are taken for
-forms of one word (документ / документтеримди)."""
+"""Words that share a beginning longer than this, and differ only in their last letters, are
+taken for forms of one word (документ / документтери)."""
 SYNONYM = 0.9
 FUZZY_MIN_LEN = 5
 FUZZY_CUTOFF = 0.75
-"""Normalised Levenshtein similarity from which a word counts as a typo of another: one wrong
-letter in four."""
+"""Normalised edit similarity (optimal string alignment: a swap of two letters is one slip) from
+which a word counts as a typo of another: one slip in four letters."""
 FUZZY_LIMIT = 5
 
 PHRASE = 0.5
@@ -64,6 +65,8 @@ THRESHOLD = 0.26
 """The confidence from which the bot gives an article; below it, it says it is not sure. Chosen
 on the development and test questions: see knowledge/SEARCH.md."""
 
+MAX_CHARS = 2000
+"""A question is in its first lines; a 10 MB paste must cost no more than a long message."""
 MAX_QUERY_WORDS = 40
 CACHE = 20_000
 LANG_SAMPLE = 200
@@ -106,27 +109,18 @@ class _Phrases:
     by_term: dict[str, Ints]
 
 
-@dataclass
-class _Counts:
-    """What an article contributes to the index, gathered while reading it."""
-
-    strong: list[Counter[str]]
-    body: list[Counter[str]]
-    phrases: list[tuple[int, tuple[str, ...]]]
-    lang_keys: dict[str, Counter[str]]
-
-
 class SearchIndex:
     def __init__(
         self,
         ids: list[str],
-        postings: tuple[dict[str, _Postings], dict[str, _Postings]],
+        strong: dict[str, _Postings],
+        body: dict[str, _Postings],
         phrases: _Phrases,
-        folder: Folder,
         langs: LanguageModel,
+        folder: Folder,
     ) -> None:
         self._ids = ids
-        self._strong, self._body = postings
+        self._strong, self._body = strong, body
         self._terms = self._strong.keys() | self._body.keys()
         self._phrases = phrases
         self._folder = folder
@@ -150,65 +144,10 @@ class SearchIndex:
         """Index every article in every language; fast enough to run on each content reload."""
         folder = folder or default_folder()
         ids = sorted(articles)
-        counts = _Counts([], [], [], {lang: Counter() for lang in LANGUAGES})
+        builder = _Builder(folder)
         for i, aid in enumerate(ids):
-            strong_tf: Counter[str] = Counter()
-            body_tf: Counter[str] = Counter()
-            for lang, text in articles[aid].texts.items():
-                if lang not in folder.words:
-                    continue
-                for phrase in (text.title, *text.keywords):
-                    keys = folder.keys(phrase)
-                    stems = tuple(dict.fromkeys(folder.stem(k, lang) for k in folder.content(keys)))
-                    strong_tf.update(stems)
-                    if len(stems) > 1:
-                        counts.phrases.append((i, stems))
-                    if i < LANG_SAMPLE:
-                        counts.lang_keys[lang].update(keys)
-                keys = folder.keys(f"{text.text}\n{text.sms}")
-                body_tf.update(folder.stem(k, lang) for k in folder.content(keys))
-                if i < LANG_SAMPLE:
-                    counts.lang_keys[lang].update(keys)
-            counts.strong.append(strong_tf)
-            counts.body.append(body_tf)
-        return cls._from_counts(ids, counts, folder)
-
-    @classmethod
-    def _from_counts(cls, ids: list[str], counts: _Counts, folder: Folder) -> SearchIndex:
-        """BM25's saturated term frequencies, per field: each field saturates on its own.
-
-        Separate fields matter: a word staff put in the keywords is a statement about the topic,
-        which ten mentions in the body text must not outweigh.
-        """
-        n = len(ids)
-        postings: list[dict[str, _Postings]] = []
-        for field, b in ((counts.strong, B_STRONG), (counts.body, B)):
-            lengths = np.array([sum(tf.values()) for tf in field], dtype=np.float64)
-            avg = float(lengths.mean()) if n else 1.0
-            norm = K1 * (1 - b + b * lengths / (avg or 1.0))
-            found: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-            for i, tf in enumerate(field):
-                for term, f in tf.items():
-                    docs, weights = found[term]
-                    docs.append(i)
-                    weights.append(f * (K1 + 1) / (f + norm[i]))
-            postings.append(
-                {
-                    term: _Postings(np.array(d, dtype=np.int32), np.array(w, dtype=np.float64))
-                    for term, (d, w) in found.items()
-                }
-            )
-        by_term: dict[str, list[int]] = defaultdict(list)
-        for pid, (_, stems) in enumerate(counts.phrases):
-            for stem in stems:
-                by_term[stem].append(pid)
-        phrases = _Phrases(
-            np.array([doc for doc, _ in counts.phrases], dtype=np.int32),
-            np.array([len(stems) for _, stems in counts.phrases], dtype=np.float64),
-            {t: np.array(p, dtype=np.int32) for t, p in by_term.items()},
-        )
-        langs = LanguageModel.train(folder, counts.lang_keys)
-        return cls(ids, (postings[0], postings[1]), phrases, folder, langs)
+            builder.add(i, articles[aid])
+        return cls(ids, *builder.finish(len(ids)), folder)
 
     # -- matching words ------------------------------------------------------------------
 
@@ -265,29 +204,32 @@ class SearchIndex:
             for term, score, _ in extract(
                 stem,
                 pool,
-                scorer=Levenshtein.normalized_similarity,
+                scorer=OSA.normalized_similarity,
                 score_cutoff=FUZZY_CUTOFF,
                 limit=FUZZY_LIMIT,
             ):
-                # a typo is less sure than a spelling: 0.75 -> 0.5, 1.0 -> 0.85
-                out[term] = max(out.get(term, 0.0), 0.5 + (score - FUZZY_CUTOFF) * 1.4)
+                # a typo is less sure than a spelling, the less so the shorter the word:
+                # one slip in 5 letters (0.8) -> 0.59, in 10 letters (0.9) -> 0.77
+                out[term] = max(out.get(term, 0.0), 0.5 + (score - FUZZY_CUTOFF) * 1.8)
         return out
 
     # -- searching -----------------------------------------------------------------------
 
     def search(self, text: str, lang: str | None = None) -> SearchResult:
+        text = text[:MAX_CHARS]
         if lang is not None:
             reply_lang, sure = lang, True
         else:
             guess = self._langs.guess(text)
             reply_lang, sure = guess.lang, guess.sure
-        ranked = self.rank(text)
+        ranked = self.rank(text, limit=3)
         matches = tuple(Match(aid, round(score, 4)) for aid, score in ranked[:3] if score > 0)
         answer = matches[0].id if matches and matches[0].score >= THRESHOLD else None
         return SearchResult(reply_lang, sure, answer, matches)
 
-    def rank(self, text: str) -> list[tuple[str, float]]:
-        """Every article with a non-zero confidence, best first."""
+    def rank(self, text: str, limit: int | None = None) -> list[tuple[str, float]]:
+        """The articles with a non-zero confidence, best first: all, or the first `limit`."""
+        text = text[:MAX_CHARS]
         keys = list(dict.fromkeys(self._folder.content(self._folder.keys(text))))
         keys = keys[:MAX_QUERY_WORDS]
         n = len(self._ids)
@@ -295,13 +237,12 @@ class SearchIndex:
             return []
         score = np.zeros(n)
         total = 0.0
-        hits = np.zeros(len(self._phrases.docs))
+        phrase_hits: list[Ints] = []
         for key in keys:
             cands = self.candidates(key)
             if not cands:
                 total += self._unknown
                 continue
-            in_phrase = np.zeros(len(hits), dtype=bool)
             for share, postings in ((STRONG, self._strong), (1 - STRONG, self._body)):
                 best = np.zeros(n)
                 seen = np.zeros(n, dtype=bool)
@@ -317,25 +258,128 @@ class SearchIndex:
                     weight = share * _idf(n, df)
                     score += weight * best
                     total += weight
-            for term, sim in cands:
-                if sim >= PHRASE_SIM and term in self._phrases.by_term:
-                    in_phrase[self._phrases.by_term[term]] = True
-            hits += in_phrase
+            in_phrase = [
+                self._phrases.by_term[term]
+                for term, sim in cands
+                if sim >= PHRASE_SIM and term in self._phrases.by_term
+            ]
+            if in_phrase:
+                phrase_hits.append(np.unique(np.concatenate(in_phrase)))
+            # a word met only as a likely typo or another form may still be a word the
+            # knowledge base does not know ("ҳаво" is not "ҳавола"): the doubt counts as unknown
+            total += (1 - cands[0][1]) * self._unknown
         if total <= 0:
             return []
         confidence = score / (max(total, self._min_total) * (K1 + 1))
-        confidence = 1 - (1 - confidence) * (1 - PHRASE * self._phrase_bonus(hits, len(keys)))
-        order = np.argsort(-confidence, kind="stable")
-        return [(self._ids[i], float(confidence[i])) for i in order if confidence[i] > 0]
+        bonus = self._phrase_bonus(phrase_hits, len(keys))
+        confidence = 1 - (1 - confidence) * (1 - PHRASE * bonus)
+        order = np.flatnonzero(confidence > 0)
+        if limit is not None and len(order) > limit:
+            order = order[np.argpartition(-confidence[order], limit - 1)[:limit]]
+        # best first; equal confidences in article order, so results never depend on luck
+        order = order[np.lexsort((order, -confidence[order]))]
+        return [(self._ids[i], float(confidence[i])) for i in order]
 
-    def _phrase_bonus(self, hits: Floats, words: int) -> Floats:
+    def _phrase_bonus(self, hits: list[Ints], words: int) -> Floats:
         """Per article, the best share of a keyword phrase that two or more words met."""
         bonus = np.zeros(len(self._ids))
-        met = np.flatnonzero(hits >= 2)
-        if len(met):
-            share = hits[met] / np.maximum(self._phrases.lengths[met], words)
-            np.maximum.at(bonus, self._phrases.docs[met], share)
+        if len(hits) < 2:
+            return bonus
+        phrase, count = np.unique(np.concatenate(hits), return_counts=True)
+        met = count >= 2
+        if met.any():
+            phrase = phrase[met]
+            share = count[met] / np.maximum(self._phrases.lengths[phrase], words)
+            np.maximum.at(bonus, self._phrases.docs[phrase], share)
         return bonus
+
+
+class _Builder:
+    """Gathers what the articles contribute, in compact arrays: 10,000 articles must fit."""
+
+    def __init__(self, folder: Folder) -> None:
+        self.folder = folder
+        self.fields: tuple[_Field, _Field] = (_Field(), _Field())
+        self.phrase_docs = array("i")
+        self.phrase_lengths = array("d")
+        self.phrase_terms: dict[str, array[int]] = defaultdict(lambda: array("i"))
+        self.lang_keys: dict[str, Counter[str]] = {lang: Counter() for lang in LANGUAGES}
+
+    def add(self, doc: int, article: Article) -> None:
+        folder = self.folder
+        strong: Counter[str] = Counter()
+        body: Counter[str] = Counter()
+        phrases: set[tuple[str, ...]] = set()
+        for lang, text in article.texts.items():
+            if lang not in folder.words:
+                continue
+            learn = doc < LANG_SAMPLE
+            lines = [line.replace("\n", " ") for line in (text.title, *text.keywords)]
+            for keys in folder.keys_of_lines(lines):
+                stems = tuple(dict.fromkeys(folder.stem(k, lang) for k in folder.content(keys)))
+                strong.update(stems)
+                if len(stems) > 1:
+                    phrases.add(stems)
+                if learn:
+                    self.lang_keys[lang].update(keys)
+            keys = folder.keys(f"{text.text}\n{text.sms}")
+            body.update(folder.index_terms(keys, lang))
+            if learn:
+                self.lang_keys[lang].update(keys)
+        self.fields[0].add(doc, strong)
+        self.fields[1].add(doc, body)
+        for stems in sorted(phrases):
+            pid = len(self.phrase_docs)
+            self.phrase_docs.append(doc)
+            self.phrase_lengths.append(len(stems))
+            for stem in stems:
+                self.phrase_terms[stem].append(pid)
+
+    def finish(
+        self, n: int
+    ) -> tuple[dict[str, _Postings], dict[str, _Postings], _Phrases, LanguageModel]:
+        """BM25's saturated term frequencies, per field: each field saturates on its own.
+
+        Separate fields matter: a word staff put in the keywords is a statement about the topic,
+        which ten mentions in the body text must not outweigh.
+        """
+        strong = self.fields[0].postings(n, B_STRONG)
+        body = self.fields[1].postings(n, B)
+        phrases = _Phrases(
+            np.frombuffer(self.phrase_docs, dtype=np.int32).copy(),
+            np.frombuffer(self.phrase_lengths, dtype=np.float64).copy(),
+            {t: np.frombuffer(p, dtype=np.int32).copy() for t, p in self.phrase_terms.items()},
+        )
+        return strong, body, phrases, LanguageModel.train(self.folder, self.lang_keys)
+
+
+class _Field:
+    """One field's term frequencies for every article, as growing arrays per term."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, array[int]] = defaultdict(lambda: array("i"))
+        self.freqs: dict[str, array[float]] = defaultdict(lambda: array("d"))
+        self.lengths = array("d")
+
+    def add(self, doc: int, tf: Counter[str]) -> None:
+        while len(self.lengths) <= doc:
+            self.lengths.append(0.0)
+        self.lengths[doc] = sum(tf.values())
+        for term, f in tf.items():
+            self.docs[term].append(doc)
+            self.freqs[term].append(f)
+
+    def postings(self, n: int, b: float) -> dict[str, _Postings]:
+        lengths = np.zeros(n)
+        lengths[: len(self.lengths)] = np.frombuffer(self.lengths, dtype=np.float64)
+        avg = float(lengths.mean()) if n else 1.0
+        norm = K1 * (1 - b + b * lengths / (avg or 1.0))
+        out: dict[str, _Postings] = {}
+        for term, docs in self.docs.items():
+            d = np.frombuffer(docs, dtype=np.int32).copy()
+            f = np.frombuffer(self.freqs[term], dtype=np.float64)
+            out[term] = _Postings(d, f * (K1 + 1) / (f + norm[d]))
+        return out
 
 
 def _idf(n: int, df: int) -> float:
@@ -345,8 +389,9 @@ def _idf(n: int, df: int) -> float:
 def _prefix_similarity(a: str, b: str) -> float:
     """How likely `a` and `b` are two forms of one word, from their common beginning.
 
-    One must start with the other but for its last letter (zarplat / zarplata, polici / polic);
-    the longer the shared part against the longer word, the surer.
+    One must start with the other but for its last letter (zarplat / zarplata, polici / polic),
+    and go on for at most two more (konsul is not konsultac); the longer the shared part against
+    the longer word, the surer.
     """
     n = 0
     for x, y in zip(a, b, strict=False):
@@ -354,6 +399,6 @@ def _prefix_similarity(a: str, b: str) -> float:
             break
         n += 1
     short, long_ = sorted((len(a), len(b)))
-    if n < PREFIX or n < short - 1 or (n == PREFIX and n < short):
+    if n <= PREFIX or n < short - 1 or long_ - n > 2:
         return 0.0
     return 0.45 + 0.5 * n / long_

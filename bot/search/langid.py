@@ -1,10 +1,11 @@
 """Which language a message is written in, so the bot can answer in it.
 
 A naive Bayes model over folded words and letter trigrams, trained on the articles themselves
-(every article exists in all four languages, about 50,000 letters each) plus the `markers` word
-lists. Folding first means one model serves native script, Latin typing and Russian keyboards
-alike. On top of it, two facts the model cannot miss: letters that only Kyrgyz (ң ө ү) or only
-Tajik (ғ ӣ қ ӯ ҳ ҷ) has settle the question, and a message in Cyrillic is never English.
+(every article exists in all four languages, about 50,000 letters each) plus the everyday word
+lists of bot/data/search-words.yaml (markers, stopwords, greetings). Folding first means one
+model serves native script, Latin typing and Russian keyboards alike. On top of it, two facts
+the model cannot miss: letters that only Kyrgyz (ң ө ү) or only Tajik (ғ ӣ қ ӯ ҳ ҷ) has settle
+the question, and a message in Cyrillic is never English.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ LATIN_PRIOR = {"en": 2.0}
 DEFAULT = {"cyr": "ru", "lat": "en", "": "en"}
 """The best guess when a message has no evidence at all ("ок", "qwerty", "???")."""
 SURE_MARGIN = 2.5
+"""Log-odds between the best and the second language above which the guess counts as clear."""
 OWN_WORD = 4.0
 """Log-odds from which a word counts as Kyrgyz's or Tajik's own rather than Russian."""
-"""Log-odds between the best and the second language above which the guess counts as clear."""
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,8 @@ class LanguageModel:
         counts: Counter[str] = Counter()
         ru, ru_unseen = self._word_logp["ru"], self._word_unseen["ru"]
         for key in keys:
-            if key not in self._word_vocab:
-                continue
+            if key not in self._word_vocab or self._folder.is_place(key):
+                continue  # a city's Kyrgyz spelling (Ошто) says nothing about the message
             base = ru.get(key, ru_unseen)
             for lang in langs:
                 if self._word_logp[lang].get(key, self._word_unseen[lang]) - base >= OWN_WORD:

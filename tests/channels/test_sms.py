@@ -304,12 +304,6 @@ async def test_one_word_commands_work_in_each_language(
     assert (await session_of(client, phone)).node == HANDOFF
 
 
-@pytest.mark.xfail(
-    reason="engine bug, not SMS: Engine._more() calls _article(), which resets session.page "
-    "to 0 before the increment, so every MORE is page 1 (fix: compute page = s.page + 1 "
-    "before calling _article, then set it)",
-    strict=False,
-)
 async def test_more_pages_through_the_whole_article_then_says_so(client: Client) -> None:
     phone = Phone(client)
     await phone.text("Salom")
@@ -476,6 +470,32 @@ async def test_an_operator_message_goes_out_by_rest_in_the_persons_script(
     assert request.form["To"] == phone.number
     assert request.form["From"] == SAFAR_NUMBER
     assert request.form["Body"] == "Operator: pozvonite nam zavtra."
+
+
+async def test_a_messaging_service_sender_and_the_status_callback_are_passed_on(
+    settings: Settings, content: Content, twilio_api: FakeTwilio, aiohttp_client: ClientMaker
+) -> None:
+    service = "MG" + "ab" * 16
+    public = "https://safar.example.org"
+    changed = sms_settings(settings, twilio_api, twilio_from=service, public_url=public)
+    client = await aiohttp_client(create_app(changed, ContentHolder(content)))
+    assert (await channel(client).send(new_phone(), "Hello")).ok
+    [form] = twilio_api.sent
+    assert form["MessagingServiceSid"] == service and "From" not in form
+    assert form["StatusCallback"] == public + "/sms/twilio/status"
+
+
+async def test_a_deployment_can_make_cyrillic_the_default(
+    settings: Settings, content: Content, twilio_api: FakeTwilio, aiohttp_client: ClientMaker
+) -> None:
+    cyrillic = sms_settings(settings, twilio_api, sms_script="cyr")
+    client = await aiohttp_client(create_app(cyrillic, ContentHolder(content)))
+    phone = Phone(client)
+    assert "1 Кыргызча" in await phone.text("Salom")
+    await phone.text("2")
+    assert is_gsm(await phone.text("LAT"))  # the confirmation is already in Latin letters
+    assert (await session_of(client, phone)).script == "lat"
+    assert is_gsm(await phone.text("menu"))
 
 
 async def test_rest_retries_after_429_and_5xx_then_sends_once(

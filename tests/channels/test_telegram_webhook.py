@@ -23,14 +23,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[BotAPI]:
-    server = BotAPI()
-    await server.start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 async def safar(settings: Settings, api: BotAPI, content: Content) -> AsyncIterator[Safar]:
     async with run_safar(settings, api, content, "webhook") as running:
         yield running

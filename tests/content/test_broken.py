@@ -43,6 +43,8 @@ def test_a_broken_edit_is_reported_with_file_line_and_fix(
     printed = [str(p) for p in result.errors]
     for expected in case["errors"]:
         assert expected in printed
+    if case.get("exactly"):
+        assert sorted(printed) == sorted(case["errors"])
     assert result.content is None, "broken content must never become live"
 
 

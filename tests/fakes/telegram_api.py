@@ -428,6 +428,8 @@ class BotAPI:
             params = await _params(request)
         except ValueError as exc:
             return _error(ApiError(400, f"Bad Request: {exc}"))
+        except ConnectionResetError:  # the client gave up mid-request (a cancelled call)
+            return web.Response(status=499)
         call = Call(method, params)
         self.calls.append(call)
         try:
@@ -517,7 +519,7 @@ class BotAPI:
     async def _m_set_webhook(self, p: dict[str, Any]) -> bool:
         url = str(p.get("url") or "")
         if not url:
-            return await self._m_delete_webhook(p)
+            return self._m_delete_webhook(p)
         if not re.match(r"^https?://", url):
             raise ApiError(
                 400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
@@ -895,7 +897,9 @@ class Group:
 
 
 def _find_button(message: dict[str, Any], label: str) -> dict[str, Any]:
-    buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+    buttons: list[dict[str, Any]] = [
+        b for row in message["reply_markup"]["inline_keyboard"] for b in row
+    ]
     for test in (
         lambda t: t == label,
         lambda t: t.startswith(f"{label}. "),
@@ -992,7 +996,7 @@ async def _params(request: web.Request) -> dict[str, Any]:
         body = await request.json()
         if not isinstance(body, dict):
             raise ValueError("expected a JSON object")
-        return body
+        return dict(body)
     if request.can_read_body:
         form = await request.post()
         data = {k: v for k, v in form.items() if isinstance(v, str)}

@@ -34,9 +34,7 @@ def folder() -> Folder:
         ["полиция", "пoлиция", "policiya", "politsiya"],
     ],
 )
-def test_the_ways_people_type_a_word_fold_to_one_key(
-    folder: Folder, spellings: list[str]
-) -> None:
+def test_the_ways_people_type_a_word_fold_to_one_key(folder: Folder, spellings: list[str]) -> None:
     keys = {squeeze(folder.fold(s)) for s in spellings}
     assert len(keys) == 1, keys
 
@@ -104,7 +102,7 @@ def test_script_is_the_majority_of_letters() -> None:
 def test_a_broken_data_file_names_itself(tmp_path: Path) -> None:
     bad = tmp_path / "fold.yaml"
     bad.write_text("letters: [a, b]\n", encoding="utf-8")
-    with pytest.raises(DataError, match="fold.yaml"):
+    with pytest.raises(DataError, match=r"fold\.yaml"):
         Folder.from_files(bad)
     bad.write_text("letters: {ab: c}\n", encoding="utf-8")
     with pytest.raises(DataError, match="single letters"):
@@ -124,3 +122,14 @@ def test_a_broken_data_file_names_itself(tmp_path: Path) -> None:
     words.write_text(": : :\n", encoding="utf-8")
     with pytest.raises(DataError, match="cannot read"):
         Folder.from_files(good, words)
+
+
+def test_an_edited_data_file_is_read_again_on_the_next_build() -> None:
+    first = default_folder()
+    assert default_folder() is first  # unchanged files: the same tables, no re-reading
+    from bot.search import fold
+
+    stamp = next(iter(fold._LOADED))
+    fold._LOADED.clear()
+    fold._LOADED[(stamp[0] - 1, stamp[1])] = first  # as if the file had been saved since
+    assert default_folder() is not first

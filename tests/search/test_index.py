@@ -1,4 +1,4 @@
-"""The search as a person meets it: however they type, the right article or an honest "not sure"."""
+"""The search as a person meets it: the right article however they type, or "not sure"."""
 
 from __future__ import annotations
 

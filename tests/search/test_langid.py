@@ -62,6 +62,14 @@ def test_a_language_the_person_chose_wins_over_the_text(index: SearchIndex) -> N
     assert result.answer == "work-patent"
 
 
+def test_russian_words_in_kyrgyz_or_tajik_do_not_make_it_russian(index: SearchIndex) -> None:
+    # code-switching: Russian nouns, Kyrgyz or Tajik grammar
+    assert index.search("Работодатель зарплата бербей жатат").lang == "ky"
+    assert index.search("Патент оплатить кардан лозим, чи тавр?").lang == "tg"
+    # and a Russian message naming a Kyrgyz city stays Russian
+    assert index.search("Я из Оша, как оплатить патент в Москве?").lang == "ru"
+
+
 def test_kyrgyz_or_tajik_letters_settle_it(index: SearchIndex) -> None:
     assert index.search("өтө керек").lang == "ky"
     assert index.search("ҳа").lang == "tg"

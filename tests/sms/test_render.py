@@ -32,6 +32,13 @@ def renderer(budget: int = 3) -> Renderer:
     return Renderer(CATALOGS, budget)
 
 
+def ru(script: str, singular: str, plural: str | None = None, num: int = 0) -> str:
+    """The Russian interface line a person gets, in their script."""
+    tr = CATALOGS("ru")
+    text = tr.ngettext(singular, plural, num) % {"num": num} if plural else tr.gettext(singular)
+    return Renderer.convert(text, "ru", script)  # type: ignore[arg-type]
+
+
 def article(page: int = 0, lang: str = "ru") -> Reply:
     return Reply(
         "article",
@@ -83,7 +90,16 @@ def test_an_article_starts_with_its_short_text_and_offers_more(script: str) -> N
     body = r.reply(article(), script)  # type: ignore[arg-type]
     pages = r.pages(r.convert(f"{article().title}\n{RU_TEXT}", "ru", script), "ru", script)  # type: ignore[arg-type]
     assert body.startswith(r.convert(RU_SHORT, "ru", script))  # type: ignore[arg-type]
-    assert f"MORE: the full text in {len(pages)} parts" in body
+    n = len(pages)
+    assert (
+        ru(
+            script,
+            "MORE: the full text in %(num)d part",
+            "MORE: the full text in %(num)d parts",
+            n,
+        )
+        in body
+    )
     assert body.splitlines()[-1] in ("0 Назад", "0 Nazad")
     assert count(body).segments <= 3
 
@@ -94,7 +110,7 @@ def test_more_pages_through_the_whole_text_each_page_within_the_budget(
 ) -> None:
     r = renderer(budget)
     first = r.reply(article(), script)  # type: ignore[arg-type]
-    total = int(re.search(r"in (\d+) part", first).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"MORE: \D*(\d+)", first).group(1))  # type: ignore[union-attr]
     assert total >= 2
     seen = []
     for page in range(1, total + 1):
@@ -102,7 +118,9 @@ def test_more_pages_through_the_whole_text_each_page_within_the_budget(
         assert count(body).segments <= budget, (page, body)
         assert body.startswith(f"({page}/{total}) ")
         if page < total:
-            assert body.splitlines()[-1] == f"MORE: next part ({total - page} left)"
+            left = total - page
+            more = "MORE: next part (%(num)d left)"
+            assert body.splitlines()[-1] == ru(script, more, more, left)
             seen.append("\n".join(body.splitlines()[:-1]))
         else:
             assert body.splitlines()[-1] in ("0 Назад", "0 Nazad")
@@ -113,7 +131,7 @@ def test_more_pages_through_the_whole_text_each_page_within_the_budget(
     for word in text.split()[::7]:
         assert word in joined
     after = r.reply(article(total + 1), script)  # type: ignore[arg-type]
-    assert after.startswith("That was the whole text.")
+    assert after.startswith(ru(script, "That was the whole text."))
 
 
 def test_pages_break_at_a_paragraph_or_sentence_when_they_can() -> None:

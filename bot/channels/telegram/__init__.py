@@ -7,6 +7,7 @@ to `POST /telegram/webhook` on the same app and port as everything else.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -18,10 +19,14 @@ __all__ = ["TELEGRAM", "WEBHOOK_PATH", "TelegramChannel", "TelegramConfig", "set
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, config: TelegramConfig | None = None) -> None:
+    """`config` is for benchmarks and tests that need what no setting offers (no rate limit)."""
     from bot.app import CHANNELS, CONTENT, SETTINGS
 
-    config = TelegramConfig.from_settings(app[SETTINGS])
+    # PTB logs request parameters (chat ids, texts) and the token-bearing URL at DEBUG
+    if logging.getLogger("telegram").getEffectiveLevel() < logging.INFO:
+        logging.getLogger("telegram").setLevel(logging.INFO)
+    config = config or TelegramConfig.from_settings(app[SETTINGS])
     channel = TelegramChannel(config, app[CONTENT])
     app[TELEGRAM] = channel
     app[CHANNELS].append(f"telegram ({config.mode})")

@@ -92,15 +92,7 @@ EDITABLE = frozenset({"menu", "languages", "confirm", "forgotten"})
 """A button on a menu-like message that leads to one of these replaces the message in place, as
 a native Telegram menu does; an article always comes as a new message, so it stays readable."""
 
-COMMANDS: dict[str, Command] = {
-    "start": "start",
-    "menu": "menu",
-    "language": "language",
-    "help": "help",
-    "operator": "operator",
-    "forget": "forget",
-}
-assert tuple(COMMANDS) == COMMAND_NAMES
+COMMANDS: dict[str, Command] = {name: name for name in COMMAND_NAMES}
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -211,7 +203,6 @@ class TelegramChannel:
     async def _connect(self) -> None:
         try:
             await self._retry("reach the Bot API", self.application.initialize)
-            await self._profile()
             await self.application.start()
             if self.config.webhook_url:
                 await self._retry("set the webhook", self._set_webhook)
@@ -231,6 +222,7 @@ class TelegramChannel:
             return
         self.ready.set()
         log.info("Telegram channel ready: @%s (%s)", self.bot.username, self.config.mode)
+        await self._profile()  # after answering starts: 15 calls nobody should wait for
 
     async def _set_webhook(self) -> None:
         assert self.config.webhook_url is not None

@@ -1,69 +1,31 @@
 """The Telegram channel's own interface strings: commands, notes, the bot's profile texts.
 
-Every string is written as a literal `tr.gettext("…")` call so `make messages` extracts it. Until
-the translations in locales/pending/telegram.yaml are merged into the catalogs, a string the
-catalog does not know yet is taken from that file, so Kyrgyz, Russian and Tajik speakers never
-see the English fallback; once merged, the catalog answers and the file is not read again.
+Every string is written as a literal `tr.gettext("…")` call so `make messages` extracts it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
-import yaml
 from telegram import BotCommand
 
 from bot import LANGUAGES
 from bot.conversations import ContentHolder
+from bot.engine.types import Command
 from bot.i18n import Tr
 
 log = logging.getLogger(__name__)
 
-PENDING = Path(__file__).resolve().parents[3] / "locales" / "pending" / "telegram.yaml"
-
-COMMAND_NAMES = ("start", "menu", "language", "help", "operator", "forget")
-
-
-@dataclass(frozen=True)
-class ChannelTr(Tr):
-    """A `Tr` that falls back to the pending translations for strings not merged yet."""
-
-    pending: dict[str, str] = field(default_factory=dict)
-
-    def gettext(self, message: str) -> str:
-        text = super().gettext(message)
-        if text == message and self.lang != "en":
-            return self.pending.get(message, message)
-        return text
-
-
-@lru_cache(maxsize=1)
-def _pending(path: Path = PENDING) -> dict[str, dict[str, str]]:
-    """msgid -> {lang: text}; a missing or broken file only costs the fallback."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        log.debug("no pending Telegram translations (%s)", type(exc).__name__)
-        return {}
-    out: dict[str, dict[str, str]] = {}
-    if isinstance(data, dict):
-        for msgid, langs in data.items():
-            if isinstance(msgid, str) and isinstance(langs, dict):
-                out[msgid] = {str(k): str(v) for k, v in langs.items() if isinstance(v, str)}
-    return out
+COMMAND_NAMES: tuple[Command, ...] = ("start", "menu", "language", "help", "operator", "forget")
+"""The commands in Telegram's menu, in this order; each is an engine command of the same name."""
 
 
 class Texts:
     def __init__(self, content: ContentHolder) -> None:
         self.content = content
 
-    def tr(self, lang: str | None) -> ChannelTr:
-        base = self.content.current.content.catalogs(lang)
-        pending = {m: langs[base.lang] for m, langs in _pending().items() if base.lang in langs}
-        return ChannelTr(base.lang, base.catalog, pending)
+    def tr(self, lang: str | None) -> Tr:
+        return self.content.current.content.catalogs(lang)
 
     # -- the strings -----------------------------------------------------------------------
 
