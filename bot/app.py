@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 CONTENT = web.AppKey("content", ContentHolder)
-REDIS = web.AppKey("redis", Redis)
 STORE = web.AppKey("store", RedisStore)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 STARTED = web.AppKey("started", float)
@@ -61,7 +60,6 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
         url = await embedded.astart()
         log.info("embedded Redis started (data in %s)", embedded.data_dir)
     redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    app[REDIS] = redis
     store = RedisStore(redis, session_ttl=settings.session_ttl, prefs_ttl=settings.prefs_ttl)
     app[STORE] = store
     app[CONVERSATIONS] = Conversations(store, app[CONTENT])

@@ -85,6 +85,3 @@ class Conversations:
                     "store unavailable (%s); answering without a session", type(exc).__name__
                 )
                 return engine.handle(Session(), inbound)
-
-    async def forget(self, key: SessionKey) -> None:
-        await self.store.delete(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from importlib import resources
 from typing import Any, Literal
@@ -62,8 +63,13 @@ async def chat(request: web.Request) -> web.Response:
     inbound = Inbound(text=req.text, choice=req.choice, command=req.command, lang_hint=hint)
     turn = await request.app[CONVERSATIONS].handle(SessionKey("web", req.user), inbound)
     return web.json_response(
-        {"lang": turn.session.lang, "replies": [reply_json(r) for r in turn.replies]}
+        {"lang": turn.session.lang, "replies": [reply_json(r) for r in turn.replies]},
+        dumps=_dumps,
     )
+
+
+def _dumps(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False)  # Cyrillic as is: half the bytes
 
 
 def _first_error(exc: Exception) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,26 @@ def test_safar_check_passes_on_good_content_and_shows_warnings(tmp_path: Path) -
     result = CliRunner().invoke(main, ["check", str(make_root(tmp_path))])
     assert result.exit_code == 0, result.output
     assert "warning: verify: 918 85 34 34" in result.output
+
+
+def test_an_article_not_reviewed_for_a_year_is_flagged_for_staff(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    result = load_content(root, today=dt.date(2027, 11, 2))
+    assert result.errors == []
+    assert (
+        "knowledge/work-patent.yaml:1: warning: last reviewed 2026-11-01, more than 12 months "
+        "ago: check the facts and update the date"
+    ) in [str(p) for p in result.warnings]
+
+
+def test_the_shipped_articles_cover_every_topic_in_four_languages() -> None:
+    topics_file = REPO_ROOT.parent / "shared" / "eval" / "topics.yaml"
+    if not topics_file.exists():
+        pytest.skip(f"{topics_file} is absent: the shared evaluation set is not beside main")
+    topics = set(yaml.safe_load(topics_file.read_text(encoding="utf-8"))["topics"])
+    result = load_content(REPO_ROOT)
+    assert result.content is not None
+    assert set(result.content.articles) == topics
+    for article in result.content.articles.values():
+        assert set(article.texts) == {"ky", "ru", "tg", "en"}
+        assert article.verify, f"{article.id}: the native-speaker review must stay listed"
