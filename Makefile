@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint check bench clean locales
+.PHONY: setup run test check bench clean locales messages
 
 setup: $(STAMP) locales
 
@@ -23,7 +23,7 @@ run: setup
 	$(BIN)/safar serve
 
 test: setup
-	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff check bot tests bench tools
 	$(BIN)/mypy
 	$(BIN)/safar check
 	$(BIN)/pytest -q

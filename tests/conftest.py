@@ -70,4 +70,4 @@ async def conversations(store: RedisStore, content: Content) -> Conversations:
 @pytest.fixture
 def settings(redis_url: str, tmp_path: Path) -> Settings:
     """Settings for an app under test: the shared Redis, no Telegram, no Twilio."""
-    return Settings(redis_url=redis_url, data_dir=tmp_path)  # type: ignore[call-arg]
+    return Settings(redis_url=redis_url, data_dir=tmp_path)

@@ -77,8 +77,9 @@ async def client(
 ) -> Client:
     app = create_app(sms_settings(settings, twilio_api), ContentHolder(content))
     client = await aiohttp_client(app)
-    assert client.app[SMS].outbound is not None
-    client.app[SMS].outbound.backoff = 0.01
+    outbound = client.app[SMS].outbound
+    assert outbound is not None
+    outbound.backoff = 0.01
     return client
 
 
