@@ -76,9 +76,16 @@ async def healthz(request: web.Request) -> web.Response:
     app = request.app
     redis_ok = await app[STORE].ping()
     content = app[CONTENT].current.content
+    channels = dict.fromkeys(app[CHANNELS], "ok")
+    if telegram_channel.TELEGRAM in app:  # Telegram connects in the background: say how far
+        tg = app[telegram_channel.TELEGRAM]
+        name = next(n for n in channels if n.startswith("telegram"))
+        connected = "ready" if tg.ready.is_set() else "connecting"
+        channels[name] = f"off: {tg.failure}" if tg.failure else connected
     body = {
         "status": "ok" if redis_ok else "degraded",
         "redis": "ok" if redis_ok else "unreachable",
+        "channels": channels,
         "content": {
             "version": content.version,
             "articles": len(content.articles),

@@ -461,6 +461,10 @@ async def test_a_wrong_token_turns_telegram_off_and_the_web_chat_keeps_working(
             async with http.post(f"{safar.url}/api/chat", json=payload) as resp:
                 assert resp.status == 200
                 assert (await resp.json())["replies"]
+            async with http.get(f"{safar.url}/healthz") as resp:
+                channels = (await resp.json())["channels"]
+                assert channels["web chat"] == "ok"
+                assert channels["telegram (polling)"].startswith("off: Telegram rejected")
 
 
 async def test_an_unreachable_telegram_holds_up_nothing_and_stopping_is_clean(
@@ -474,6 +478,7 @@ async def test_an_unreachable_telegram_holds_up_nothing_and_stopping_is_clean(
         assert not safar.channel.ready.is_set() and safar.channel.failure is None  # retrying
         async with aiohttp.ClientSession() as http, http.get(f"{safar.url}/healthz") as resp:
             assert resp.status == 200
+            assert (await resp.json())["channels"]["telegram (polling)"] == "connecting"
 
 
 async def test_without_redis_the_bot_still_answers(

@@ -95,4 +95,5 @@ async def test_health_reports_redis_and_content(client: Client) -> None:
     assert resp.status == 200
     data = await resp.json()
     assert data["redis"] == "ok"
+    assert data["channels"] == {"web chat": "ok"}
     assert data["content"]["articles"] == 22
