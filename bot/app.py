@@ -76,7 +76,7 @@ async def healthz(request: web.Request) -> web.Response:
     app = request.app
     redis_ok = await app[STORE].ping()
     content = app[CONTENT].current.content
-    channels = dict.fromkeys(app[CHANNELS], "ok")
+    channels: dict[str, str] = {name: "ok" for name in app[CHANNELS]}
     if telegram_channel.TELEGRAM in app:  # Telegram connects in the background: say how far
         tg = app[telegram_channel.TELEGRAM]
         name = next(n for n in channels if n.startswith("telegram"))

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
+from redis.exceptions import RedisError
 
 from bot.engine import Inbound, Reply
 from bot.engine.types import COMMANDS
@@ -50,6 +51,13 @@ async def index(request: web.Request) -> web.Response:
     )
 
 
+PER_PERSON = (30, 60)
+"""Messages per browser per minute: more than anyone types or taps."""
+PER_ADDRESS = (1200, 60)
+"""Requests per network address per minute: a flood guard. Behind a reverse proxy every
+visitor shares the proxy's address, so this one is generous."""
+
+
 async def chat(request: web.Request) -> web.Response:
     from bot.app import CONVERSATIONS
 
@@ -59,6 +67,12 @@ async def chat(request: web.Request) -> web.Response:
     except ValueError as exc:  # JSONDecodeError and ValidationError are ValueErrors
         detail = _first_error(exc)
         return web.json_response({"error": f"bad request: {detail}"}, status=400)
+    if not await _allowed(request, req.user):
+        return web.json_response(
+            {"error": "too many messages: please wait a minute"},
+            status=429,
+            headers={"Retry-After": str(PER_PERSON[1])},
+        )
     hint = (req.lang_hint or "")[:2].lower() or None
     inbound = Inbound(text=req.text, choice=req.choice, command=req.command, lang_hint=hint)
     turn = await request.app[CONVERSATIONS].handle(SessionKey("web", req.user), inbound)
@@ -70,6 +84,18 @@ async def chat(request: web.Request) -> web.Response:
 
 def _dumps(data: object) -> str:
     return json.dumps(data, ensure_ascii=False)  # Cyrillic as is: half the bytes
+
+
+async def _allowed(request: web.Request, user: str) -> bool:
+    from bot.app import STORE
+
+    store = request.app[STORE]
+    try:
+        return await store.allow("web-user", user, *PER_PERSON) and await store.allow(
+            "web-addr", request.remote or "?", *PER_ADDRESS
+        )
+    except (RedisError, OSError):
+        return True  # without Redis nothing can be counted; answering matters more
 
 
 def _first_error(exc: Exception) -> str:

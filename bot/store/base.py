@@ -46,4 +46,7 @@ class Store(Protocol):
     async def once(self, namespace: str, item: str, ttl: int) -> bool:
         """True the first time `item` is seen in `namespace` within `ttl` seconds."""
 
+    async def allow(self, namespace: str, item: str, limit: int, window: int) -> bool:
+        """True while `item` has made at most `limit` calls in the current `window` seconds."""
+
     async def ping(self) -> bool: ...

@@ -4,6 +4,7 @@ Key layout (prefix `safar` by default; `<id>` is a keyed hash of channel + user 
   safar:s:<id>        the session, expires after inactivity (SAFAR_SESSION_TTL)
   safar:p:<id>        language and script, kept longer (SAFAR_PREFS_TTL)
   safar:once:<ns>:<x> seen-once markers for webhook retries
+  safar:rate:<ns>:<h> request counters for rate limits, one window long
 """
 
 from __future__ import annotations
@@ -80,6 +81,16 @@ class RedisStore:
         return bool(
             await self.redis.set(f"{self.prefix}:once:{namespace}:{item}", 1, nx=True, ex=ttl)
         )
+
+    async def allow(self, namespace: str, item: str, limit: int, window: int) -> bool:
+        digest = SessionKey(namespace, item).digest(self.salt)  # an IP address is personal data
+        key = f"{self.prefix}:rate:{namespace}:{digest}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            # SET NX starts the window once; EXPIRE ... NX would need Redis 7
+            pipe.set(key, 0, ex=window, nx=True)
+            pipe.incr(key)
+            _, count = await pipe.execute()
+        return int(count) <= limit
 
     async def ping(self) -> bool:
         try:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
 
 from bot.app import create_app
+from bot.channels.web import PER_PERSON
 from bot.settings import Settings
 
 Client = TestClient[web.Request, web.Application]
@@ -17,9 +19,19 @@ Client = TestClient[web.Request, web.Application]
 
 @pytest.fixture
 async def client(
-    settings: Settings, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
-) -> Client:
-    return await aiohttp_client(create_app(settings))
+    settings: Settings,
+    redis: Redis,
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+) -> AsyncIterator[Client]:
+    """The app, with the loopback address's request counter reset before and after."""
+
+    async def reset() -> None:
+        async for key in redis.scan_iter("safar:rate:web-*"):
+            await redis.delete(key)
+
+    await reset()
+    yield await aiohttp_client(create_app(settings))
+    await reset()
 
 
 async def say(client: Client, user: str, **payload: Any) -> dict[str, Any]:
@@ -97,3 +109,14 @@ async def test_health_reports_redis_and_content(client: Client) -> None:
     assert data["redis"] == "ok"
     assert data["channels"] == {"web chat": "ok"}
     assert data["content"]["articles"] == 22
+
+
+async def test_a_script_hammering_the_chat_is_slowed_down_and_told_why(client: Client) -> None:
+    limit, window = PER_PERSON
+    for _ in range(limit):
+        await say(client, "visitor-0005", text="menu")
+    resp = await client.post("/api/chat", json={"user": "visitor-0005", "text": "menu"})
+    assert resp.status == 429
+    assert resp.headers["Retry-After"] == str(window)
+    assert "wait" in (await resp.json())["error"]
+    await say(client, "visitor-0006", text="menu")  # another visitor is not affected

@@ -80,3 +80,15 @@ async def test_once_is_true_only_the_first_time(store: RedisStore, redis: Redis)
     assert await store.once("sms", "SM123", ttl=60) is True
     assert await store.once("sms", "SM123", ttl=60) is False
     assert 0 < await redis.ttl(f"{store.prefix}:once:sms:SM123") <= 60
+
+
+async def test_the_rate_limit_counts_within_a_window_and_forgets_after_it(
+    store: RedisStore, redis: Redis
+) -> None:
+    assert [await store.allow("web", "203.0.113.7", 3, 60) for _ in range(4)] == [
+        True, True, True, False,
+    ]
+    keys = [k.decode() async for k in redis.scan_iter(f"{store.prefix}:rate:*")]
+    assert len(keys) == 1 and "203.0.113.7" not in keys[0]
+    assert 0 < await redis.ttl(keys[0]) <= 60
+    assert await store.allow("web", "198.51.100.1", 3, 60)  # someone else is not affected
