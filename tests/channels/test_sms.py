@@ -72,15 +72,25 @@ def sms_settings(settings: Settings, api: FakeTwilio, **changes: Any) -> Setting
 
 
 @pytest.fixture
-async def client(
+def make_client(
     settings: Settings, content: Content, twilio_api: FakeTwilio, aiohttp_client: ClientMaker
-) -> Client:
-    app = create_app(sms_settings(settings, twilio_api), ContentHolder(content))
-    client = await aiohttp_client(app)
-    outbound = client.app[SMS].outbound
-    assert outbound is not None
-    outbound.backoff = 0.01
-    return client
+) -> Callable[..., Awaitable[Client]]:
+    """The app with the SMS channel on, and any settings changed for one story."""
+
+    async def make(**changes: Any) -> Client:
+        app = create_app(sms_settings(settings, twilio_api, **changes), ContentHolder(content))
+        client = await aiohttp_client(app)
+        outbound = client.app[SMS].outbound
+        assert outbound is not None
+        outbound.backoff = 0.01
+        return client
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: Callable[..., Awaitable[Client]]) -> Client:
+    return await make_client()
 
 
 class Phone:
@@ -176,14 +186,10 @@ async def test_a_forged_or_unsigned_request_gets_403_and_changes_nothing(
 
 
 async def test_behind_a_proxy_the_signature_is_checked_against_public_url(
-    settings: Settings,
-    content: Content,
-    twilio_api: FakeTwilio,
-    aiohttp_client: ClientMaker,
+    make_client: Callable[..., Awaitable[Client]],
 ) -> None:
     public = "https://safar.example.org"
-    app = create_app(sms_settings(settings, twilio_api, public_url=public), ContentHolder(content))
-    client = await aiohttp_client(app)
+    client = await make_client(public_url=public)
     # Twilio called https://safar.example.org/sms/twilio?src=kg; the proxy hands us http
     # on a loopback port, with the same path and query
     proxied = Phone(client, url=public)
@@ -427,10 +433,9 @@ async def test_any_body_gets_a_sensible_reply_never_a_500(
 
 
 async def test_with_redis_down_a_text_still_gets_an_answer(
-    settings: Settings, content: Content, twilio_api: FakeTwilio, aiohttp_client: ClientMaker
+    make_client: Callable[..., Awaitable[Client]],
 ) -> None:
-    down = sms_settings(settings, twilio_api, redis_url="redis://127.0.0.1:1/0")
-    client = await aiohttp_client(create_app(down, ContentHolder(content)))
+    client = await make_client(redis_url="redis://127.0.0.1:1/0")
     phone = Phone(client)
     assert "1 Kyrgyzcha" in await phone.text("Salom")
     # the opt-out cannot be written down: say so, so the person tries again
@@ -474,12 +479,11 @@ async def test_an_operator_message_goes_out_by_rest_in_the_persons_script(
 
 
 async def test_a_messaging_service_sender_and_the_status_callback_are_passed_on(
-    settings: Settings, content: Content, twilio_api: FakeTwilio, aiohttp_client: ClientMaker
+    make_client: Callable[..., Awaitable[Client]], twilio_api: FakeTwilio
 ) -> None:
     service = "MG" + "ab" * 16
     public = "https://safar.example.org"
-    changed = sms_settings(settings, twilio_api, twilio_from=service, public_url=public)
-    client = await aiohttp_client(create_app(changed, ContentHolder(content)))
+    client = await make_client(twilio_from=service, public_url=public)
     assert (await channel(client).send(new_phone(), "Hello")).ok
     [form] = twilio_api.sent
     assert form["MessagingServiceSid"] == service and "From" not in form
@@ -487,10 +491,9 @@ async def test_a_messaging_service_sender_and_the_status_callback_are_passed_on(
 
 
 async def test_a_deployment_can_make_cyrillic_the_default(
-    settings: Settings, content: Content, twilio_api: FakeTwilio, aiohttp_client: ClientMaker
+    make_client: Callable[..., Awaitable[Client]],
 ) -> None:
-    cyrillic = sms_settings(settings, twilio_api, sms_script="cyr")
-    client = await aiohttp_client(create_app(cyrillic, ContentHolder(content)))
+    client = await make_client(sms_script="cyr")
     phone = Phone(client)
     assert "1 Кыргызча" in await phone.text("Salom")
     await phone.text("2")
@@ -540,11 +543,10 @@ async def test_a_carrier_opt_out_21610_puts_the_number_on_our_list(
 
 
 async def test_a_wrong_auth_token_is_refused_and_not_retried(
-    settings: Settings, content: Content, twilio_api: FakeTwilio, aiohttp_client: ClientMaker
+    make_client: Callable[..., Awaitable[Client]], twilio_api: FakeTwilio
 ) -> None:
     twilio_api.auth_token = "another-token-entirely-0000000000"
-    app = create_app(sms_settings(settings, twilio_api), ContentHolder(content))
-    client = await aiohttp_client(app)
+    client = await make_client()
     sent = await channel(client).send(new_phone(), "Hello")
     assert not sent.ok and "20003" in sent.reason
     assert [r.auth_ok for r in twilio_api.requests] == [False]

@@ -90,7 +90,7 @@ WORDS: dict[Word, tuple[str, ...]] = {
         "кириллӣ",
         "kirilli",
     ),
-    "operator": ("адам", "adam", "одам", "odam", "chelovek", "operatorga"),
+    "operator": ("адам", "adam", "одам", "odam", "chelovek"),
     # "ещё" written in Latin the way our own Russian table writes it
     "more": ("eshchyo", "yeshchyo", "yeshche", "yesho", "esho"),
 }
