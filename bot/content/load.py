@@ -59,9 +59,6 @@ class Article:
     sources: tuple[tuple[str, str], ...]
     texts: dict[str, ArticleText]
 
-    def __hash__(self) -> int:
-        return hash(self.id)
-
     def lang(self, lang: str) -> ArticleText:
         return self.texts.get(lang) or self.texts["en"]
 

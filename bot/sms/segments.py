@@ -41,10 +41,6 @@ class Segments:
     segments: int
     """SMS parts a carrier bills; 0 for an empty text, which cannot be sent."""
 
-    @property
-    def chars_per_segment(self) -> int:
-        return SINGLE[self.encoding] if self.segments <= 1 else PART[self.encoding]
-
 
 def is_gsm(text: str) -> bool:
     """Whether the whole text can go as GSM-7 (the cheap, 160-character encoding)."""

@@ -50,10 +50,6 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if turnstile.users == 0:
                 del self._chats[chat.id]  # idle chats cost nothing
 
-    @property
-    def busy_chats(self) -> int:
-        return len(self._chats)
-
     async def initialize(self) -> None:
         """Nothing to open: the locks are created on demand."""
 
