@@ -17,18 +17,27 @@ from pydantic import BaseModel, ValidationError
 
 from bot import LANGUAGES
 from bot.content.errors import pydantic_problems
-from bot.content.hotlines import format_hotline
+from bot.content.hotlines import (
+    emergency_number_problem,
+    format_hotline,
+    format_next_opening,
+    hotline_problems,
+    language_problem,
+    route,
+)
 from bot.content.models import (
     ARTICLE_ID,
     NODE_ID,
     AnswerNode,
     ArticleFile,
     DialogFile,
+    EmergencyCountry,
     HandoffNode,
     Hotline,
     HotlinesFile,
     MenuNode,
     Node,
+    Route,
 )
 from bot.content.problems import ContentError, Problem, did_you_mean, display_path
 from bot.content.yamlfile import YamlDoc, YamlSyntaxError, load_yaml
@@ -92,10 +101,25 @@ class Content:
     search: SearchIndex
     version: str
     loaded_at: float
+    routing: tuple[Route, ...] = ()
+    emergency: dict[str, EmergencyCountry] = field(default_factory=dict)
+    """ISO-2 country code -> its emergency numbers, in the file's order."""
 
     @property
     def hotline(self) -> Hotline:
         return self.hotlines[self.default_hotline]
+
+    def route_hotline_id(self, lang: str, topic: str | None = None) -> str:
+        """The id of the hotline that serves `lang` and `topic` (an article id), by the
+        `routing:` rules of hotlines.yaml; the default hotline when no rule matches."""
+        return route(self.routing, self.default_hotline, lang, topic)
+
+    def route_hotline(self, lang: str, topic: str | None = None) -> Hotline:
+        return self.hotlines[self.route_hotline_id(lang, topic)]
+
+    def format_next_opening(self, hotline: Hotline, now: dt.datetime, lang: str) -> str:
+        """`hotlines.format_next_opening` with this content's catalog for `lang`."""
+        return format_next_opening(hotline, now, self.catalogs(lang))
 
 
 @dataclass
@@ -166,9 +190,9 @@ def load_content(root: Path, today: dt.date | None = None) -> LoadResult:
 
     loader = _Loader(root, today or dt.date.today())
     catalogs = _load_locales(loader)
-    hotlines, default = _load_hotlines(loader)
+    hotlines, default, routing, emergency = _load_hotlines(loader)
     articles, article_ids = _load_articles(loader, catalogs, hotlines, default)
-    dialog = _load_dialogs(loader, article_ids)
+    dialog = _load_dialogs(loader, article_ids, hotlines if default else None)
     problems = sorted(set(loader.problems), key=lambda p: (p.path, p.line, p.message))
     if any(p.severity == "error" for p in problems) or dialog is None or default is None:
         return LoadResult(None, problems)
@@ -182,6 +206,8 @@ def load_content(root: Path, today: dt.date | None = None) -> LoadResult:
         search=SearchIndex.build(articles),
         version=loader.digest.hexdigest()[:12],
         loaded_at=time.time(),
+        routing=routing,
+        emergency=emergency,
     )
     return LoadResult(content, problems)
 
@@ -249,15 +275,22 @@ def _format_problems(msgid: str, strings: Iterable[str]) -> list[str]:
     return out
 
 
-def _load_hotlines(loader: _Loader) -> tuple[dict[str, Hotline], str | None]:
+def _load_hotlines(
+    loader: _Loader,
+) -> tuple[dict[str, Hotline], str | None, tuple[Route, ...], dict[str, EmergencyCountry]]:
+    """Hotlines, the default id (None when unusable), routing rules and emergency numbers."""
     path = loader.root / "knowledge" / "hotlines.yaml"
     if not path.exists():
-        loader.error(path, 1, "hotlines.yaml is missing: the bot needs at least one hotline")
-        return {}, None
+        loader.error(
+            path, 1, "hotlines.yaml is missing: add it, the bot needs at least one hotline"
+        )
+        return {}, None, (), {}
     model, doc = loader.parse(path, HotlinesFile)
     if model is None or doc is None:
-        return {}, None
+        return {}, None, (), {}
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bot.content.hotlines import countries, country_problem
 
     for hid, hotline in model.hotlines.items():
         try:
@@ -269,17 +302,72 @@ def _load_hotlines(loader: _Loader) -> tuple[dict[str, Hotline], str | None]:
                 f"hotline '{hid}': time zone '{hotline.timezone}' is not known: "
                 "use a name like Asia/Dushanbe or Asia/Bishkek",
             )
-        for item in hotline.verify:
-            loader.warn(path, doc.line(("hotlines", hid, "verify")), f"verify: {item}")
+        for where, message in hotline_problems(hotline):
+            loader.error(path, doc.line(("hotlines", hid, *where)), f"hotline '{hid}': {message}")
+        for i, item in enumerate(hotline.verify):
+            loader.warn(path, doc.line(("hotlines", hid, "verify", i)), f"verify: {item}")
+    # Topics are article ids: every article file counts, broken ones too (reported elsewhere).
+    topics = {
+        p.stem
+        for p in (loader.root / "knowledge").glob("*.yaml")
+        if p.name != "hotlines.yaml" and ARTICLE_ID.match(p.stem)
+    }
+    for i, rule in enumerate(model.routing):
+        if rule.hotline not in model.hotlines:
+            loader.error(
+                path,
+                doc.line(("routing", i, "hotline")),
+                f"routing rule {i + 1}: hotline '{rule.hotline}' is not defined"
+                f"{did_you_mean(rule.hotline, model.hotlines)}: "
+                "use an id from 'hotlines', or add that hotline",
+            )
+        for j, lang in enumerate(rule.languages):
+            if lang not in LANGUAGES:
+                loader.error(
+                    path,
+                    doc.line(("routing", i, "languages", j)),
+                    f"routing rule {i + 1}: {language_problem(lang)}",
+                )
+        for j, topic in enumerate(rule.topics):
+            if topic not in topics:
+                loader.error(
+                    path,
+                    doc.line(("routing", i, "topics", j)),
+                    f"routing rule {i + 1}: topic '{topic}' is not an article"
+                    f"{did_you_mean(topic, topics)}: "
+                    "use the file name of an article in knowledge/ without .yaml",
+                )
+    for code, country in model.emergency.items():
+        if code not in countries():
+            loader.error(
+                path, doc.line(("emergency", code)), f"emergency: {country_problem(code)}"
+            )
+            continue
+        for i, entry in enumerate(country.numbers):
+            problem = emergency_number_problem(entry.number, code)
+            if problem:
+                loader.error(
+                    path,
+                    doc.line(("emergency", code, "numbers", i, "number")),
+                    f"emergency > {code}: {problem}",
+                )
+            for j, item in enumerate(entry.verify):
+                loader.warn(
+                    path,
+                    doc.line(("emergency", code, "numbers", i, "verify", j)),
+                    f"verify: {item}",
+                )
+    routing, emergency = tuple(model.routing), dict(model.emergency)
     if model.default not in model.hotlines:
         loader.error(
             path,
             doc.line(("default",)),
             f"default hotline '{model.default}' is not defined"
-            f"{did_you_mean(model.default, model.hotlines)}",
+            f"{did_you_mean(model.default, model.hotlines)}: "
+            "use an id from 'hotlines', or add that hotline",
         )
-        return dict(model.hotlines), None
-    return dict(model.hotlines), model.default
+        return dict(model.hotlines), None, routing, emergency
+    return dict(model.hotlines), model.default, routing, emergency
 
 
 def _load_articles(
@@ -365,7 +453,11 @@ def _load_articles(
     return articles, ids
 
 
-def _load_dialogs(loader: _Loader, articles: set[str]) -> Dialog | None:
+def _load_dialogs(
+    loader: _Loader, articles: set[str], hotlines: dict[str, Hotline] | None = None
+) -> Dialog | None:
+    """`hotlines`: the loaded ones, to check handoff nodes; None when hotlines.yaml is broken
+    (then a handoff's hotline id cannot be judged, and hotlines.yaml's error says why)."""
     folder = loader.root / "dialogs"
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
     if not files:
@@ -461,6 +553,19 @@ def _load_dialogs(loader: _Loader, articles: set[str]) -> Dialog | None:
             elif isinstance(node, AnswerNode):
                 check_article(
                     path, doc.line(("nodes", nid, "article")), f"node '{nid}'", node.article
+                )
+            elif (
+                isinstance(node, HandoffNode)
+                and node.hotline
+                and hotlines is not None
+                and node.hotline not in hotlines
+            ):
+                loader.error(
+                    path,
+                    doc.line(("nodes", nid, "hotline")),
+                    f"node '{nid}': hotline '{node.hotline}' is not defined"
+                    f"{did_you_mean(node.hotline, hotlines)}: use an id from "
+                    "knowledge/hotlines.yaml, or leave 'hotline' out for the routed one",
                 )
     if start[0] in nodes:
         seen, todo = set(), [start[0]]

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 NODE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 ARTICLE_ID = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -57,25 +57,51 @@ class ArticleFile(Strict):
 
 
 class Hotline(Strict):
+    """One line people can call. Times, weekdays, languages and the number itself are checked
+    by the loader with `hotlines.hotline_problems`, which knows the line of every item."""
+
     name: Localized
-    phone: str = Field(pattern=r"^\+?[0-9][0-9 ()-]{5,}$")
+    phone: str = Field(pattern=r"^\+?[0-9][0-9 ()-]*$")
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    """ISO-2 code of the country the line is in: its dialling plan for short numbers."""
     timezone: str
-    hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[str]]
+    languages: list[str] = []
+    """Languages the operators speak (ky, ru, tg, en); empty when nobody knows."""
+    hours: dict[str, list[str]] = {}
+    """mon..sun -> ["08:00-12:00", "13:00-17:00"]; a missing day is closed, no days at all
+    means the hours are not known (the line is then never reported as open)."""
+    holidays: list[dt.date] = []
+    """Dates the line is closed all day, in its own time zone."""
     verify: list[str] = []
 
-    @field_validator("hours")
-    @classmethod
-    def _ranges(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for day, ranges in value.items():
-            for r in ranges:
-                if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d", r):
-                    raise ValueError(f"{day}: '{r}' should look like 08:00-12:00")
-        return value
+
+class Route(Strict):
+    """Send people who write in one of `languages` about one of `topics` (article ids) to
+    `hotline`. An empty list matches anything; the first matching rule wins."""
+
+    hotline: str
+    languages: list[str] = []
+    topics: list[str] = []
+
+
+class EmergencyNumber(Strict):
+    number: str = Field(pattern=r"^[0-9][0-9 -]*$")
+    service: Literal["emergency", "police", "ambulance", "fire", "gas"]
+    label: Localized
+    verify: list[str] = []
+
+
+class EmergencyCountry(Strict):
+    name: Localized | None = None
+    """The country's name in each language; Babel's name when left out."""
+    numbers: list[EmergencyNumber] = Field(min_length=1)
 
 
 class HotlinesFile(Strict):
     default: str
+    routing: list[Route] = []
     hotlines: dict[str, Hotline] = Field(min_length=1)
+    emergency: dict[str, EmergencyCountry] = {}
 
 
 class MenuOption(Strict):
