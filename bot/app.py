@@ -20,6 +20,7 @@ from bot.conversations import ContentHolder, Conversations
 from bot.settings import Settings
 from bot.store.embedded import EmbeddedRedis
 from bot.store.redis import RedisStore
+from bot.store.stats import Stats
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ def create_app(settings: Settings, content: ContentHolder | None = None) -> web.
         telegram_channel.setup(app)
     if settings.twilio_auth_token:
         sms_channel.setup(app)
+    if settings.staff_token:  # off unless set: the staff routes then do not exist (404)
+        from bot.staff import pages as staff_pages
+
+        staff_pages.setup(app)
     return app
 
 
@@ -62,7 +67,8 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     store = RedisStore(redis, session_ttl=settings.session_ttl, prefs_ttl=settings.prefs_ttl)
     app[STORE] = store
-    app[CONVERSATIONS] = Conversations(store, app[CONTENT])
+    stats = Stats(redis, prefix=store.prefix, text_days=settings.report_text_days)
+    app[CONVERSATIONS] = Conversations(store, app[CONTENT], stats)
     try:
         yield
     finally:

@@ -19,6 +19,7 @@ from bot.content.load import Content, LoadResult, load_content
 from bot.content.problems import ContentError
 from bot.engine import Engine, Inbound, Session, Turn
 from bot.store.base import SessionKey, Store
+from bot.store.stats import Stats
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,11 @@ class ContentHolder:
 
 
 class Conversations:
-    def __init__(self, store: Store, content: ContentHolder) -> None:
+    def __init__(self, store: Store, content: ContentHolder, stats: Stats | None = None) -> None:
         self.store = store
         self.content = content
+        self.stats = stats
+        """Counters for `safar report`; channels call stats.record_sms, tickets record_handoff."""
         self._locks: weakref.WeakValueDictionary[SessionKey, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -77,11 +80,14 @@ class Conversations:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:  # one person's messages in arrival order, within this process
             try:
-                return await self.store.update(key, step)
+                turn = await self.store.update(key, step)
             except (RedisError, OSError) as exc:
                 # Without the store we still answer: a clear question gets its article, anything
                 # else the language menu. Nothing is saved, nothing is lost but the menu position.
                 log.error(
                     "store unavailable (%s); answering without a session", type(exc).__name__
                 )
-                return engine.handle(Session(), inbound)
+                turn = engine.handle(Session(), inbound)
+        if self.stats is not None:  # counts only, no user id; never raises
+            await self.stats.record_turn(key.channel, inbound, turn)
+        return turn

@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     )
     sms_script: Literal["cyr", "lat"] = Field("lat", validation_alias=_env("SAFAR_SMS_SCRIPT"))
     sms_segment_budget: int = Field(3, ge=1, le=10, validation_alias=_env("SAFAR_SMS_BUDGET"))
+    sms_price_per_segment: float = Field(
+        0.0, ge=0, le=100, validation_alias=_env("SMS_PRICE_PER_SEGMENT")
+    )
+    """What the SMS provider bills per segment, for the costs in the preview and the report."""
+    report_text_days: int = Field(
+        30, ge=0, le=365, validation_alias=_env("SAFAR_REPORT_TEXT_DAYS")
+    )
+    """Days the (masked) questions the bot could not answer are kept; 0 keeps none."""
+    preview_dir: Path | None = Field(None, validation_alias=_env("SAFAR_PREVIEW_DIR"))
+    """A draft copy of the content (dialogs/, knowledge/, locales/) the staff preview can show."""
 
     telegram_bot_token: str | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
     telegram_webhook_url: str | None = Field(None, validation_alias=_env("TELEGRAM_WEBHOOK_URL"))

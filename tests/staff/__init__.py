@@ -1,0 +1,1 @@
+"""Tests of the staff tools: preview, report, masking, and the browser walk-through."""
