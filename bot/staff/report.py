@@ -28,6 +28,7 @@ from bot.store.stats import (
     WAIT_SECONDS,
     DayStats,
     Stats,
+    StatsUnavailable,
 )
 
 CHANNELS = ("telegram", "sms", "web")
@@ -313,6 +314,11 @@ def report_html(report: Report, days: int) -> str:
         or '<tr><td colspan="2">nothing yet</td></tr>'
     )
     opened, ooh = report.total(HANDOFFS), report.total(OUT_OF_HOURS)
+    handoffs = (
+        f" ({_pct(ooh, opened)} out of hours, mean wait {_minutes(report.mean_wait)})"
+        if opened
+        else ""
+    )
     choices = "".join(
         f'<option value="{n}"{" selected" if n == days else ""}>{n} days</option>'
         for n in (7, 14, 30, 90, 365)
@@ -335,8 +341,7 @@ def report_html(report: Report, days: int) -> str:
 <a href="/staff/report?days={days}&amp;format=csv">Download CSV</a></form>
 <p class="summary">{e(str(report.first))} to {e(str(report.last))} (UTC):
 <b>{report.total(QUESTIONS)}</b> questions, <b>{report.total(UNANSWERED)}</b> not answered,
-<b>{opened}</b> hand-offs ({_pct(ooh, opened)} out of hours, mean wait
-{_minutes(report.mean_wait)}), <b>{int(report.sum_totals(SMS_SEGMENTS))}</b> SMS segments
+<b>{opened}</b> hand-offs{handoffs}, <b>{int(report.sum_totals(SMS_SEGMENTS))}</b> SMS segments
 costing <b>{report.sms_cost:.2f}</b>.</p>
 <section><h2>Questions per day</h2>
 {column_chart("Questions per day", labels, report.per_day(QUESTIONS))}</section>
@@ -364,7 +369,10 @@ async def report_handler(request: web.Request) -> web.Response:
         days = 14
     stats = request.app[CONVERSATIONS].stats
     assert stats is not None
-    report = await gather(stats, days, request.app[SETTINGS].sms_price_per_segment)
+    try:
+        report = await gather(stats, days, request.app[SETTINGS].sms_price_per_segment)
+    except StatsUnavailable as exc:
+        return web.Response(text=f"The report cannot be read now: {exc}.", status=503)
     if request.query.get("format") == "csv":
         return web.Response(
             text=format_csv(report),

@@ -54,6 +54,10 @@ SMS_MESSAGES = "sms_n"
 SMS_SEGMENTS = "sms_seg"
 
 
+class StatsUnavailable(Exception):
+    """The numbers cannot be read now (Redis is down); the message says so in plain words."""
+
+
 def day_of(now: float) -> dt.date:
     return dt.datetime.fromtimestamp(now, dt.UTC).date()
 
@@ -152,12 +156,15 @@ class Stats:
     async def days(self, first: dt.date, last: dt.date, top: int = 50) -> list[DayStats]:
         """Every day from `first` to `last`, oldest first; days without data are empty."""
         span = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for day in span:
-                pipe.hgetall(self.key(day, "n"))
-                pipe.zrevrange(self.key(day, "art"), 0, top - 1, withscores=True)
-                pipe.zrevrange(self.key(day, "miss"), 0, top - 1, withscores=True)
-            raw = await pipe.execute()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for day in span:
+                    pipe.hgetall(self.key(day, "n"))
+                    pipe.zrevrange(self.key(day, "art"), 0, top - 1, withscores=True)
+                    pipe.zrevrange(self.key(day, "miss"), 0, top - 1, withscores=True)
+                raw = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise StatsUnavailable(f"Redis is unreachable ({type(exc).__name__})") from None
         out = []
         for i, day in enumerate(span):
             counts, articles, missed = raw[3 * i : 3 * i + 3]

@@ -25,10 +25,40 @@ from tests.conftest import STAFF_TOKEN
 CHROMIUM = os.environ.get("SAFAR_CHROMIUM", "/usr/bin/chromium")
 
 
-def _browser_or_skip() -> None:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+async def some_conversations(app: web.Application) -> None:
+    """People on SMS and the web asking what the bot knows and what it does not."""
+    from bot.app import CONVERSATIONS
+    from bot.engine import Inbound
+    from bot.store.base import SessionKey
+
+    talk = app[CONVERSATIONS]
+    assert talk.stats is not None
+    for i, (channel, lang, question) in enumerate(
+        [
+            ("sms", "ru", "не платят зарплату"),
+            ("sms", "ru", "Меня зовут Айдар, как купить билет на самолёт?"),
+            ("web", "ky", "патент канча турат"),
+            ("web", "en", "my name is Ali, where can I buy a SIM card? +7 916 123 45 67"),
+            ("sms", "tg", "Чӣ тавр билети самолёт харам?"),
+        ]
+    ):
+        key = SessionKey(channel, f"person-{i:04d}")
+        await talk.handle(key, Inbound(command="language", arg=lang))
+        await talk.handle(key, Inbound(text=question))
+        await talk.stats.record_sms(2 if channel == "sms" else 0)
+
+
+def _browser_or_skip() -> str:
+    """The Chromium to drive, or a skip that says what is missing (never a silent pass)."""
+    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if executable is None:
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
     pytest.importorskip("playwright.async_api", reason="pip install playwright (dev extras)")
+    return executable
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
 
 
 async def test_staff_log_in_and_walk_the_sms_preview_in_kyrgyz(
@@ -36,13 +66,12 @@ async def test_staff_log_in_and_walk_the_sms_preview_in_kyrgyz(
     aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
     tmp_path: Path,
 ) -> None:
-    _browser_or_skip()
+    executable = _browser_or_skip()
     from playwright.async_api import async_playwright, expect
 
     server = await aiohttp_server(create_app(staff_app_settings))
     base = f"http://127.0.0.1:{server.port}"
     async with async_playwright() as pw:
-        executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
         browser = await pw.chromium.launch(
             executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
         )
@@ -94,6 +123,15 @@ async def test_staff_log_in_and_walk_the_sms_preview_in_kyrgyz(
 
             shot = Path(os.environ.get("SAFAR_SCREENSHOT") or tmp_path / "staff-preview.png")
             await page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
+            assert _size(shot) > 10_000
+
+            # the report, with a few real conversations behind it, drawn without a script
+            await some_conversations(server.app)
+            await page.click("text=Report")
+            await expect(page.locator("svg.chart")).to_have_count(3)
+            await expect(page.locator("svg.chart").nth(1)).to_contain_text("[name]")
+            assert [e for e in errors if "status of 401" not in e] == []
+            shot = shot.with_name(shot.name.replace("preview", "report"))
+            await page.screenshot(path=str(shot), full_page=True)
         finally:
             await browser.close()

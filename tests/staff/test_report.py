@@ -48,7 +48,8 @@ async def a_day_of_questions(talk: Conversations) -> None:
     await talk.handle(sms, Inbound(command="language", arg="ru"))
     await talk.handle(sms, Inbound(text="не платят зарплату"))
     await talk.handle(
-        sms, Inbound(text="Меня зовут Азамат Бекович, где купить билет на самолёт? +7 916 123 45 67")
+        sms,
+        Inbound(text="Меня зовут Азамат Бекович, где купить билет на самолёт? +7 916 123 45 67"),
     )
     web = SessionKey("web", "visitor-0001")
     await talk.handle(web, Inbound(command="language", arg="tg"))
@@ -109,9 +110,7 @@ async def test_unanswered_texts_are_kept_only_the_configured_days(
         assert (await gather(stats, 1, PRICE)).total("miss") == 1  # the count is always kept
 
 
-async def test_the_report_reads_as_a_table_and_as_csv(
-    talk: Conversations, stats: Stats
-) -> None:
+async def test_the_report_reads_as_a_table_and_as_csv(talk: Conversations, stats: Stats) -> None:
     await a_day_of_questions(talk)
     await stats.record_sms(2)
     report = await gather(stats, 3, PRICE)
@@ -123,8 +122,14 @@ async def test_the_report_reads_as_a_table_and_as_csv(
     assert {"date", "metric", "channel", "lang", "item", "value"} <= set(rows[0])
     questions = [r for r in rows if r["metric"] == "questions" and r["channel"] == "sms"]
     assert questions == [
-        {"date": TODAY.isoformat(), "metric": "questions", "channel": "sms", "lang": "ru",
-         "item": "", "value": "2"}
+        {
+            "date": TODAY.isoformat(),
+            "metric": "questions",
+            "channel": "sms",
+            "lang": "ru",
+            "item": "",
+            "value": "2",
+        }
     ]
     assert any(r["metric"] == "sms_cost" and r["value"] == f"{2 * PRICE:.2f}" for r in rows)
 
@@ -176,16 +181,31 @@ async def _invoke(runner: CliRunner, args: list[str], env: dict[str, str]) -> An
 
 async def test_the_report_page_shows_charts_to_staff_only(staff: Client) -> None:
     assert (await staff.get("/staff/report")).status == 401
-    for text in ("Как получить визу на Луну?", "Как получить визу на Луну?", "Патент на Марс"):
-        await staff.post("/staff/api/turn", json={"channel": "sms", "lang": "ru"}, headers=BEARER)
-        # the preview never counts: only real conversations do
+    session = None
+    for text in ("", "Как получить визу на Луну?", "не платят зарплату"):
+        resp = await staff.post(
+            "/staff/api/turn",
+            json={"channel": "sms", "lang": "ru", "session": session, "text": text},
+            headers=BEARER,
+        )
+        session = (await resp.json())["session"]
     await log_in(staff)
     resp = await staff.get("/staff/report?days=7")
     assert resp.status == 200
     page = await resp.text()
     assert page.count("<svg") == 3 and "Questions per day" in page
+    assert "<b>0</b> questions" in page  # the preview is never counted: only real people are
     assert "<script" not in page and "style=" not in page
     assert "unsafe-inline" not in resp.headers["Content-Security-Policy"]
     resp = await staff.get("/staff/report?days=7&format=csv")
     assert resp.status == 200 and resp.content_type == "text/csv"
     assert (await resp.text()).startswith("date,metric")
+
+
+async def test_without_redis_the_report_says_so(tmp_path: Any) -> None:
+    dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    from bot.store.stats import StatsUnavailable
+
+    with pytest.raises(StatsUnavailable, match="unreachable"):
+        await gather(Stats(dead, prefix="x"), 3, PRICE)
+    await dead.aclose()
