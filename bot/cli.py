@@ -161,32 +161,6 @@ def report(days: int, fmt: str) -> None:
     import asyncio
 
     from bot.staff.report import format_csv, format_table, gather
-    from bot.store.stats import open_stats
-
-    settings = _settings()
-
-    async def run() -> str:
-        async with open_stats(
-            settings.redis_url,
-            settings.data_dir,
-            prefix=settings.redis_prefix,
-            text_days=settings.report_text_days,
-        ) as stats:
-            found = await gather(stats, days, settings.sms_price_per_segment)
-        return format_csv(found) if fmt == "csv" else format_table(found)
-
-    click.echo(asyncio.run(run()), nl=fmt != "csv")
-
-
-@main.command()
-@click.option("--days", type=click.IntRange(1, 400), default=14, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table")
-def report(days: int, fmt: str) -> None:
-    """What people asked: questions per day, channel and language, top articles, questions
-    the bot could not answer (masked), hand-offs and SMS cost. No personal data."""
-    import asyncio
-
-    from bot.staff.report import format_csv, format_table, gather
     from bot.store.stats import StatsUnavailable, open_stats
 
     settings = _settings()
