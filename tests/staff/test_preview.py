@@ -253,3 +253,18 @@ async def test_the_preview_dir_is_previewed_when_configured(
         "/staff/api/turn", json={"channel": "telegram", "lang": "en", "draft": draft}
     )
     assert "What do you need?" in (await resp.json())["messages"][-1]["html"]
+
+
+def test_a_login_cookie_expires_and_dies_with_the_token() -> None:
+    from bot.staff.auth import COOKIE_TTL, StaffAuth
+    from bot.store.logins import FailedLogins
+
+    def no_logins() -> FailedLogins:
+        raise AssertionError("not needed")
+
+    auth = StaffAuth(STAFF_TOKEN, no_logins)
+    cookie = auth.cookie_value(now=1_000_000)
+    assert auth.cookie_ok(cookie, now=1_000_000 + COOKIE_TTL - 1)
+    assert not auth.cookie_ok(cookie, now=1_000_000 + COOKIE_TTL + 1)
+    assert not StaffAuth(STAFF_TOKEN + "-rotated", no_logins).cookie_ok(cookie, now=1_000_000)
+    assert not auth.cookie_ok("2000000000." + "0" * 64, now=1_000_000)

@@ -120,6 +120,10 @@ async function send(payload, echo) {
     const first = log.children.length;
     if (data.messages) showTelegram(data.messages);
     if (data.sms) showSms(data.sms);
+    if (data.handoff) {
+      log.appendChild(el("div", "note", "Here a real conversation is handed to a person " +
+        "(the operators are told); the preview tells no one."));
+    }
     const start = log.children[first];
     if (start) start.scrollIntoView({ block: "start" });
   } catch (err) {
