@@ -109,8 +109,9 @@ def inbound_for(req: StepRequest, session: Session | None) -> Inbound:
     text = req.text.strip()
     if req.channel == "telegram" and text.startswith("/"):
         name = text[1:].split("@")[0].split(" ")[0].lower()
-        if name in COMMAND_NAMES:
-            return Inbound(command=COMMAND_NAMES[COMMAND_NAMES.index(name)])
+        for command in COMMAND_NAMES:
+            if command == name:
+                return Inbound(command=command)
     if req.channel == "sms":
         word = sms_word(text)
         if word in ("lat", "cyr"):
