@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from bot import LANGUAGES
+from bot.content.check import check_content
 from bot.content.load import Content, load_content
 from bot.content.problems import ContentError
 from bot.settings import Settings, SettingsError, load_settings
@@ -71,37 +72,52 @@ def chat(lang: str | None) -> None:
 
 @main.command()
 @click.argument("root", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--quiet", "-q", is_flag=True, help="Print errors only, no warnings.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print errors only, and one line counting the warnings."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="json: a list of {path, line, level, message, fix} for editors and tools.",
+)
 @click.option("--sms", is_flag=True, help="Also print every text's SMS segments (Cyrillic/Latin).")
-def check(root: Path | None, quiet: bool, sms: bool) -> None:
+def check(root: Path | None, quiet: bool, fmt: str, sms: bool) -> None:
     """Check dialogs, knowledge and locales under ROOT (default: the content dir).
 
-    Exits 1 on any error. Every line starts with path:line: and says how to fix it.
+    Exits 1 on any error; warnings never fail. Every line starts with path:line: and says how
+    to fix it.
     """
-    root = root or _settings().content_dir
+    from bot.content.problems import warning_summary
+
+    settings = _settings()
+    root = root or settings.content_dir
     if not root.is_dir():
         raise click.ClickException(f"{root} is not a folder")
-    result = load_content(root)
-    if result.content is not None:  # SMS cost (issue 5): warn above SAFAR_SMS_BUDGET segments
-        from bot.sms.budget import format_table, sms_costs, sms_problems
+    result = check_content(root, settings.sms_segment_budget)
+    if fmt == "json":
+        shown = [p for p in result.problems if p.severity == "error" or not quiet]
+        click.echo(json.dumps([p.as_dict() for p in shown], ensure_ascii=False, indent=1))
+        sys.exit(1 if result.errors else 0)
+    if sms and result.content is not None:
+        from bot.sms.budget import format_table, sms_costs
 
-        budget = _settings().sms_segment_budget
-        result.problems = sorted(
-            [*result.problems, *sms_problems(result.content, budget)],
-            key=lambda p: (p.path, p.line, p.message),
-        )
-        if sms:
-            click.echo(format_table(sms_costs(result.content, budget), budget))
+        budget = settings.sms_segment_budget
+        click.echo(format_table(sms_costs(result.content, budget), budget))
     for problem in result.problems:
         if problem.severity == "error" or not quiet:
             click.echo(str(problem))
-    n_err, n_warn = len(result.errors), len(result.warnings)
-    summary = f"{n_err} error(s), {n_warn} warning(s)"
+    summary = warning_summary(result.problems)
+    if quiet and result.warnings:
+        summary += ": run `safar check` to see them"
     if result.content is not None:
         c = result.content
         summary += f"; {len(c.articles)} articles, {len(c.dialog.nodes)} dialog nodes"
+    if result.catalogs and not quiet:
+        summary += "\ninterface translations: " + ", ".join(str(s) for s in result.catalogs)
     click.echo(summary, err=True)
-    sys.exit(1 if n_err else 0)
+    sys.exit(1 if result.errors else 0)
 
 
 @main.command()
@@ -150,6 +166,57 @@ def eval_(file: Path) -> None:
     content = _content(_settings().content_dir)
     report = evaluate(content.search, load_questions(file))
     print_report(report, sys.stdout)
+
+
+@main.group()
+def translations() -> None:
+    """Translations in a spreadsheet: export every text, translate, import it back."""
+
+
+@translations.command(name="export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    type=LANG,
+    default="en",
+    show_default=True,
+    help="The language the content is written in; the others are translated from it.",
+)
+def translations_export(file: Path, source: str) -> None:
+    """Write every translatable text to FILE.xlsx: one row per text, one column per language."""
+    from bot.staff.translations import export
+
+    root = _settings().content_dir
+    rows = export(root, file, source)
+    click.echo(f"{file}: {rows} texts from {root}")
+
+
+@translations.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def translations_import(file: Path) -> None:
+    """Write the texts changed in FILE.xlsx back into the YAML and PO files, then check them.
+
+    Only cells a translator changed are written; everything else in the files stays as it was.
+    Exits 1 when a cell was refused or the content has errors afterwards.
+    """
+    from bot.content.problems import warning_summary
+    from bot.staff.translations import SheetError, import_
+
+    settings = _settings()
+    try:
+        written, refused = import_(settings.content_dir, file)
+    except SheetError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in written:
+        click.echo(f"updated {line}")
+    for line in refused:
+        click.echo(f"not imported: {line}", err=True)
+    result = check_content(settings.content_dir, settings.sms_segment_budget)
+    for problem in result.errors:
+        click.echo(str(problem))
+    summary = warning_summary(result.problems)
+    click.echo(f"{len(written)} text(s) updated; check: {summary}", err=True)
+    sys.exit(1 if refused or result.errors else 0)
 
 
 @main.command()

@@ -50,10 +50,12 @@ def _message(err: Any, loc: Key, data: object, model: type[BaseModel]) -> str:
             )
         return f"{prefix}'{field}' is missing: add it"
     if kind == "extra_forbidden":
-        allowed = _allowed_fields(model, loc[:-1])
+        node_type = _get(data, (*loc[:-1], "type"))
+        allowed = _allowed_fields(model, loc[:-1], node_type)
         hint = did_you_mean(field, allowed) if allowed else ""
+        has = f"a {node_type} node has" if isinstance(node_type, str) else "allowed"
         return f"{prefix}unknown field '{field}'{hint}: remove it or fix its name" + (
-            f" (allowed: {', '.join(sorted(allowed))})" if allowed and not hint else ""
+            f" ({has}: {', '.join(sorted(allowed))})" if allowed and not hint else ""
         )
     if kind == "union_tag_invalid":
         tag = err.get("ctx", {}).get("tag", "?")
@@ -112,8 +114,9 @@ def _get(data: object, loc: Key) -> Any:
     return data
 
 
-def _allowed_fields(model: type[BaseModel], loc: Key) -> list[str]:
-    """The field names valid at `loc`, by walking the model's annotations."""
+def _allowed_fields(model: type[BaseModel], loc: Key, node_type: object = None) -> list[str]:
+    """The field names valid at `loc`, by walking the model's annotations; at a node, only the
+    fields of its own type (a menu's, not every node type's)."""
     current: Any = model
     for part in loc:
         if isinstance(part, int) or current is None:
@@ -126,12 +129,21 @@ def _allowed_fields(model: type[BaseModel], loc: Key) -> list[str]:
             current = _inner(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
-    union = getattr(current, "__args__", ())
+    union = [
+        m
+        for m in getattr(current, "__args__", ())
+        if isinstance(m, type) and issubclass(m, BaseModel)
+    ]
+    typed = [m for m in union if node_type in getattr(_field_type(m), "__args__", ())]
     names: set[str] = set()
-    for member in union:
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            names |= set(member.model_fields)
+    for member in typed or union:
+        names |= set(member.model_fields)
     return sorted(names)
+
+
+def _field_type(model: type[BaseModel]) -> Any:
+    info = model.model_fields.get("type")
+    return info.annotation if info else None
 
 
 def _inner(annotation: Any) -> Any:
