@@ -275,7 +275,7 @@ _HASH = "fingerprint"
 
 def _headers() -> list[str]:
     langs = [f"{LANGUAGE_NAMES[lang]} ({lang})" for lang in LANGUAGES]
-    hashes = [f"{_HASH} {x}" for x in ("source", *LANGUAGES)]
+    hashes = [f"{_HASH} {x}" for x in ("source", *LANGUAGES, "reviewed")]
     return [*_COLUMNS, *langs, "status", "reviewed", *hashes]
 
 
@@ -289,8 +289,9 @@ How to translate Safar in this spreadsheet
    - changed since translated: the source text changed after it was translated: update it;
    - to review: translated, but no native speaker has confirmed it yet;
    - reviewed: a native speaker confirmed it.
-4. After reviewing a row in your language, write its code (ky, ru, tg or en) in the column
-   "reviewed"; several codes are separated by spaces.
+4. After a native speaker has reviewed a row in your language, write its code (ky, ru, tg or
+   en) in the column "reviewed"; several codes are separated by spaces. Changing a reviewed
+   text makes it "to review" again, unless you also write in "reviewed".
 5. Keep {hotline}, {hotline_phone} and %(name)s exactly as they are: the bot fills them in.
 6. Keywords: one keyword or phrase per line, as people really type it.
 7. Lines starting with [0], [1], [2] are the forms of a text that counts ("1 part", "2 parts",
@@ -335,6 +336,7 @@ def export(root: Path, out: Path, source: str = "en") -> int:
             " ".join(reviewed),
             digest(text.values.get(src, "")),
             *(digest(text.values.get(lang, "")) for lang in LANGUAGES),
+            digest(" ".join(reviewed)),
         ]
         sheet.append(row)
         r = sheet.max_row
@@ -419,6 +421,7 @@ def plan(root: Path, sheet: Path) -> Plan:
             continue
         source = cells.get("source") or "en"
         src_hash = cells.get(f"{_HASH} source", "")
+        changed: set[str] = set()
         for i, lang in enumerate(LANGUAGES):
             cell = normalize(cells.get(_headers()[len(_COLUMNS) + i]))
             if text.kind == "keywords":
@@ -452,18 +455,30 @@ def plan(root: Path, sheet: Path) -> Plan:
                 )
                 continue
             result.changes.append(Change(text, lang, cell))
+            changed.add(lang)
             if lang != source:
                 record = result.status.setdefault(tid, {})
                 record[lang] = {"source": src_hash}
                 result.status_changed = True
-        _plan_reviews(result, text, cells, source, src_hash)
+        _plan_reviews(result, text, cells, source, src_hash, changed)
     return result
 
 
 def _plan_reviews(
-    result: Plan, text: Text, cells: dict[str, str], source: str, src_hash: str
+    result: Plan,
+    text: Text,
+    cells: dict[str, str],
+    source: str,
+    src_hash: str,
+    changed: set[str],
 ) -> None:
-    marked = set(re.findall(r"[a-z]{2}", cells.get("reviewed", "").lower())) & set(LANGUAGES)
+    """Record the languages marked in the `reviewed` column. A translation changed in this
+    import is reviewed only if the `reviewed` cell was edited too: a review covers the text the
+    reviewer read, not a later correction."""
+    reviewed = cells.get("reviewed", "")
+    marked = set(re.findall(r"[a-z]{2}", reviewed.lower())) & set(LANGUAGES)
+    if digest(reviewed) == cells.get(f"{_HASH} reviewed"):
+        marked -= changed
     record = result.status.setdefault(text.id, {})
     for lang in LANGUAGES:
         if lang == source or (text.kind == "po" and lang == "en"):

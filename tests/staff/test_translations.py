@@ -118,6 +118,7 @@ def test_the_spreadsheet_is_readable_for_a_translator(tmp_path: Path) -> None:
         "fingerprint ru",
         "fingerprint tg",
         "fingerprint en",
+        "fingerprint reviewed",
     ]
 
 
@@ -176,6 +177,20 @@ def test_a_native_speaker_marks_a_row_reviewed(tmp_path: Path) -> None:
     export(root, sheet)
     row = rows(sheet)[label]
     assert (row["status"], row["reviewed"]) == ("to review: ru; reviewed: ky, tg", "ky tg")
+
+
+def test_a_reviewed_text_changed_later_must_be_reviewed_again(tmp_path: Path) -> None:
+    root = minimal(tmp_path)
+    sheet = tmp_path / "texts.xlsx"
+    label = "dialogs/main.yaml:nodes.main.text.*"
+    export(root, sheet)
+    translate(sheet, label, "reviewed", "ky")
+    import_(root, sheet)
+    export(root, sheet)
+    translate(sheet, label, "Кыргызча (ky)", "Тандаңыз же жазыңыз:")  # someone else's correction
+    import_(root, sheet)
+    export(root, sheet)
+    assert rows(sheet)[label]["status"] == "to review: ky, ru, tg"
 
 
 def test_a_missing_translation_is_filled_in_from_the_sheet(tmp_path: Path) -> None:
