@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bot import LANGUAGES
+from bot.content.claims import backed, find_line, is_backed, numbers, term_pattern
 from bot.content.errors import pydantic_problems
 from bot.content.hotlines import (
     emergency_number_problem,
@@ -32,6 +34,8 @@ from bot.content.models import (
     ArticleFile,
     DialogFile,
     EmergencyCountry,
+    Fact,
+    GlossaryFile,
     HandoffNode,
     Hotline,
     HotlinesFile,
@@ -46,6 +50,8 @@ from bot.search import SearchIndex
 
 M = TypeVar("M", bound=BaseModel)
 REVIEW_MAX_AGE = dt.timedelta(days=365)
+NOT_ARTICLES = ("hotlines.yaml", "glossary.yaml", "urgent.yaml")
+"""Files in knowledge/ that are not articles: each has its own loader."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,9 @@ class Article:
     verify: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]
     texts: dict[str, ArticleText]
+    review: dict[str, str] = field(default_factory=dict)
+    """language -> 'YYYY-MM-DD' of a person's review, or 'pending'."""
+    facts: tuple[Fact, ...] = ()
 
     def lang(self, lang: str) -> ArticleText:
         return self.texts.get(lang) or self.texts["en"]
@@ -310,7 +319,7 @@ def _load_hotlines(
     topics = {
         p.stem
         for p in (loader.root / "knowledge").glob("*.yaml")
-        if p.name != "hotlines.yaml" and ARTICLE_ID.match(p.stem)
+        if p.name not in NOT_ARTICLES and ARTICLE_ID.match(p.stem)
     }
     for i, rule in enumerate(model.routing):
         if rule.hotline not in model.hotlines:
@@ -376,11 +385,12 @@ def _load_articles(
     """The articles, and the ids of every article file, broken ones included: a file with a
     typo in it is reported once, not again by every menu and article that links to it."""
     folder = loader.root / "knowledge"
+    glossary = _load_glossary(loader)
     articles: dict[str, Article] = {}
     docs: dict[str, tuple[Path, YamlDoc, ArticleFile]] = {}
     ids: set[str] = set()
     for path in sorted(folder.glob("*.y*ml")):
-        if path.name == "hotlines.yaml" or path.suffix not in (".yaml", ".yml"):
+        if path.name in NOT_ARTICLES or path.suffix not in (".yaml", ".yml"):
             continue
         aid = path.stem
         if not ARTICLE_ID.match(aid):
@@ -412,6 +422,8 @@ def _load_articles(
                 f"last reviewed {model.reviewed.isoformat()}, more than 12 months ago: "
                 "check the facts and update the date",
             )
+        _check_review(loader, path, doc, model)
+        _check_claims(loader, path, doc, model, glossary)
         texts = {}
         for lang in LANGUAGES:
             block = model.lang(lang)
@@ -447,10 +459,92 @@ def _load_articles(
             verify=tuple(model.verify),
             sources=tuple((s.name, s.url) for s in model.sources),
             texts=texts,
+            review={
+                lang: str((model.review or {}).get(lang, "pending"))  # type: ignore[call-overload]
+                for lang in LANGUAGES
+            },
+            facts=tuple(model.facts),
         )
     if not docs and not any(p.path.startswith("knowledge") for p in loader.problems):
         loader.error(folder, 1, "no articles found: add knowledge/<topic-id>.yaml files")
     return articles, ids
+
+
+_Glossary = list[tuple[str, str, str, re.Pattern[str]]]
+"""(term, language, the word to use, the pattern of one variant)."""
+
+
+def _load_glossary(loader: _Loader) -> _Glossary:
+    """knowledge/glossary.yaml is optional: without it no article is checked for variants."""
+    path = loader.root / "knowledge" / "glossary.yaml"
+    if not path.exists():
+        return []
+    model, _ = loader.parse(path, GlossaryFile)
+    if model is None:
+        return []
+    return [
+        (term, lang, entry.use, term_pattern(variant))
+        for term, entries in model.terms.items()
+        for lang, entry in entries.items()
+        for variant in entry.avoid
+    ]
+
+
+def _check_review(loader: _Loader, path: Path, doc: YamlDoc, model: ArticleFile) -> None:
+    """One warning per article, not per language: thirty lines saying 'pending' would hide the
+    warnings that need action today."""
+    if model.review is None:
+        loader.warn(
+            path,
+            doc.line(("reviewed",)),
+            "no review state per language: add 'review: {ky: pending, ru: pending, "
+            "tg: pending, en: pending}' and write a date once a person has read that language",
+        )
+        return
+    pending = [lang for lang in LANGUAGES if model.review.get(lang, "pending") == "pending"]  # type: ignore[call-overload]
+    if pending:
+        loader.warn(
+            path,
+            doc.line(("review",)),
+            f"review pending for {', '.join(pending)}: write the date of the review instead of "
+            f"'pending' once a native speaker has read {'it' if len(pending) == 1 else 'them'}",
+        )
+
+
+def _check_claims(
+    loader: _Loader, path: Path, doc: YamlDoc, model: ArticleFile, glossary: _Glossary
+) -> None:
+    """Numbers no fact backs, and glossary variants, each at the line where it is written."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    values = backed(f.claim for f in model.facts)
+    for lang in LANGUAGES:
+        block = model.lang(lang)
+        for name in ("title", "text", "sms"):
+            raw = getattr(block, name)
+            start = doc.line((lang, name))
+            seen: set[str] = set()
+            for number in numbers(raw):
+                if number.value in seen or is_backed(number, values):
+                    continue
+                seen.add(number.value)
+                loader.warn(
+                    path,
+                    find_line(lines, start, number),
+                    f"{lang} > {name}: '{number.raw}' has no source: add a fact with this "
+                    "number to 'facts:' (claim, source, date), or remove it from the text",
+                )
+            for term, term_lang, use, pattern in glossary:
+                if term_lang != lang:
+                    continue
+                for found in {
+                    m.group().casefold(): m.group() for m in pattern.finditer(raw)
+                }.values():
+                    loader.warn(
+                        path,
+                        find_line(lines, start, found),
+                        f"{lang} > {name}: '{found}' is a variant of '{use}' ({term}): "
+                        f"write '{use}' (one word for one thing, see knowledge/glossary.yaml)",
+                    )
 
 
 def _load_dialogs(

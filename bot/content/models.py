@@ -41,9 +41,34 @@ class ArticleText(Strict):
     keywords: list[str] = Field(min_length=1)
 
 
+class Fact(Strict):
+    """One claim the article makes, with where it comes from, so staff can trace a number in
+    the text to its source without reading the whole source list."""
+
+    claim: str = Field(min_length=1)
+    """The fact in one English sentence, with its numbers written out (they back the same
+    numbers in every language of the text)."""
+    source: str = Field(min_length=1)
+    """Who says so: the publication or office, as named in facts.md."""
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    date: str = Field(min_length=1)
+    """The source's date as facts.md gives it ('26.03.2024', 'c. 2023', 'undated')."""
+    ref: str | None = None
+    """Where in ../shared/reference/facts.md, e.g. '§13'."""
+
+
+Lang = Literal["ky", "ru", "tg", "en"]
+ReviewState = dt.date | Literal["pending"]
+
+
 class ArticleFile(Strict):
     reviewed: dt.date
+    """The day the facts were last checked against the sources."""
+    review: dict[Lang, ReviewState] | None = None
+    """Per language: the day a person who reads that language well reviewed the text, or
+    'pending'. A language left out counts as pending."""
     sources: list[Source] = Field(min_length=1)
+    facts: list[Fact] = []
     verify: list[str] = []
     related: list[str] = []
     ky: ArticleText
@@ -54,6 +79,19 @@ class ArticleFile(Strict):
     def lang(self, lang: str) -> ArticleText:
         text: ArticleText = getattr(self, lang)
         return text
+
+
+class GlossaryTerm(Strict):
+    use: str = Field(min_length=1)
+    """The one word articles write for this thing."""
+    also: list[str] = []
+    """Other forms that are fine (an official name given once in brackets, say)."""
+    avoid: list[str] = []
+    """Variants articles must not use; 'милиция*' also matches every ending (милицияга)."""
+
+
+class GlossaryFile(Strict):
+    terms: dict[str, dict[Lang, GlossaryTerm]] = Field(min_length=1)
 
 
 class Hotline(Strict):

@@ -347,8 +347,8 @@ class Engine:
         tr = self.tr(s)
         text = tr.gettext(
             "Safar answers questions about working abroad safely, documents, your rights, "
-            "coming home and free legal aid. Answers come only from articles checked by "
-            "our staff.\nSend a number to choose, 0 to go back, MENU for the main menu, "
+            "coming home and legal help. Answers come only from Safar's articles, written "
+            "from cited sources.\nSend a number to choose, 0 to go back, MENU for the main menu, "
             "LANG to change the language, or just write your question.\n"
             "Hotline: %(hotline)s"
         ) % {"hotline": format_hotline(self.content.hotline, tr)}
