@@ -65,7 +65,12 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
         url = await embedded.astart()
         log.info("embedded Redis started (data in %s)", embedded.data_dir)
     redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    store = RedisStore(redis, session_ttl=settings.session_ttl, prefs_ttl=settings.prefs_ttl)
+    store = RedisStore(
+        redis,
+        session_ttl=settings.session_ttl,
+        prefs_ttl=settings.prefs_ttl,
+        prefix=settings.redis_prefix,
+    )
     app[STORE] = store
     stats = Stats(redis, prefix=store.prefix, text_days=settings.report_text_days)
     app[CONVERSATIONS] = Conversations(store, app[CONTENT], stats)
@@ -81,7 +86,6 @@ async def healthz(request: web.Request) -> web.Response:
     """For load balancers and people: is Redis reachable, which content version is live."""
     app = request.app
     redis_ok = await app[STORE].ping()
-    content = app[CONTENT].current.content
     channels: dict[str, str] = {name: "ok" for name in app[CHANNELS]}
     if telegram_channel.TELEGRAM in app:  # Telegram connects in the background: say how far
         tg = app[telegram_channel.TELEGRAM]
@@ -92,12 +96,7 @@ async def healthz(request: web.Request) -> web.Response:
         "status": "ok" if redis_ok else "degraded",
         "redis": "ok" if redis_ok else "unreachable",
         "channels": channels,
-        "content": {
-            "version": content.version,
-            "articles": len(content.articles),
-            "nodes": len(content.dialog.nodes),
-            "loaded_at": int(content.loaded_at),
-        },
+        "content": app[CONTENT].health(),
         "uptime_s": int(time.time() - app[STARTED]),
     }
     return web.json_response(body, status=200 if redis_ok else 503)

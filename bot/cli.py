@@ -60,6 +60,45 @@ def serve() -> None:
 
 
 @main.command()
+def reload() -> None:
+    """Make every running server reload its content now: after an edit they did not see, or
+    after fixing one they refused. Each server checks the files first and keeps its content
+    if they have errors (see `content.last_error` in /healthz).
+
+    With REDIS_URL: every server on that Redis, on any host. Without: the servers started with
+    this SAFAR_DATA_DIR.
+    """
+    settings = _settings()
+    if not settings.redis_url:
+        from bot.server import signal_servers
+
+        pids = signal_servers(settings.data_dir)
+        if not pids:
+            raise click.ClickException(f"no running server uses {settings.data_dir}")
+        click.echo(f"asked {len(pids)} server(s) to reload (pid {', '.join(map(str, pids))})")
+        return
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from bot.store.content_version import ContentVersions
+
+    async def ask() -> int | None:
+        redis = Redis.from_url(settings.redis_url or "", socket_connect_timeout=5)
+        try:
+            return await ContentVersions(redis, prefix=settings.redis_prefix).request_reload()
+        finally:
+            await redis.aclose()
+
+    listening = asyncio.run(ask())
+    if listening is None:
+        raise click.ClickException("Redis (REDIS_URL) is unreachable: nothing was asked")
+    if not listening:
+        raise click.ClickException("no running server listens on this Redis and prefix")
+    click.echo(f"asked {listening} server(s) to reload; /healthz on each shows the version")
+
+
+@main.command()
 @click.option("--lang", type=LANG, help="Start in this language instead of the language menu.")
 def chat(lang: str | None) -> None:
     """Talk to the bot in this terminal (nothing is stored)."""

@@ -8,15 +8,21 @@ behaviour.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sys
+import threading
+import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from redis.exceptions import RedisError
 
 from bot.content.load import Content, LoadResult, load_content
-from bot.content.problems import ContentError
+from bot.content.problems import ContentError, Problem
 from bot.engine import Engine, Inbound, Session, Turn
 from bot.store.base import SessionKey, Store
 from bot.store.stats import Stats
@@ -30,12 +36,32 @@ class Snapshot:
     engine: Engine
 
 
+RELOAD_SWITCH_INTERVAL = 0.001
+"""Seconds, see `ContentHolder.areload`."""
+
+
+@dataclass(frozen=True)
+class ReloadError:
+    """Why the last reload was refused, for /healthz: the problems as `path:line: message`."""
+
+    at: float
+    problems: tuple[str, ...]
+
+
 class ContentHolder:
-    """The live content. `reload` builds a new snapshot aside and swaps it in one assignment,
-    only if it has no errors: a bad edit is reported and the bot keeps answering."""
+    """The live content. A reload builds a new snapshot aside (off the event loop in the
+    server) and swaps it in one assignment, only if it has no errors: a bad edit is reported,
+    kept in `last_error`, and the bot keeps answering with what it had."""
 
     def __init__(self, content: Content) -> None:
         self.current = Snapshot(content, Engine(content))
+        self.last_error: ReloadError | None = None
+        self.announced: str | None = None
+        """The version other processes announced last (see bot/content/watch.py)."""
+        self.reloading = False
+        self._lock = asyncio.Lock()
+        self._asked = 0
+        self._started = 0
 
     @classmethod
     def load(cls, root: Path) -> ContentHolder:
@@ -45,17 +71,105 @@ class ContentHolder:
         return cls(result.content)
 
     def reload(self) -> LoadResult:
-        result = load_content(self.current.content.root)
-        if result.content is not None:
-            self.current = Snapshot(result.content, Engine(result.content))
-            log.info("content reloaded: version %s", result.content.version)
-        else:
+        """Build and swap in the caller's thread (tools, tests); the server uses `areload`."""
+        return self._apply(*_build(self.current.content.root))
+
+    async def areload(self, unless: str | None = None) -> LoadResult | None:
+        """Build in a worker thread while requests go on with the current snapshot (a big
+        knowledge base takes seconds). Calls made during a build share one more build after it,
+        since the files may have changed again meanwhile. None when nothing was built: a later
+        build already covered this call, or version `unless` is live already."""
+        self._asked += 1
+        ticket = self._asked
+        async with self._lock:
+            if self._started >= ticket or self.current.content.version == unless:
+                return None
+            self._started = self._asked
+            self.reloading = True
+            # The build holds the GIL; the event loop gets it back only after the switch
+            # interval (5 ms) at every await. 1 ms keeps a request's dozen awaits short.
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, RELOAD_SWITCH_INTERVAL))
+            try:
+                built = await _in_thread(_build, self.current.content.root)
+            finally:
+                sys.setswitchinterval(interval)
+                self.reloading = False
+            return self._apply(*built)
+
+    def _apply(self, result: LoadResult, snapshot: Snapshot | None) -> LoadResult:
+        old = self.current.content.version
+        if snapshot is None:
+            self.last_error = ReloadError(time.time(), tuple(str(p) for p in result.errors))
+            for problem in result.errors:
+                log.error("%s", problem)
             log.error(
-                "content not reloaded, %d errors; still serving %s",
-                len(result.errors),
-                self.current.content.version,
+                "content not reloaded, %d error(s); still serving %s", len(result.errors), old
             )
+            return result
+        self.last_error = None
+        if snapshot.content.version == old:
+            log.info("content unchanged: version %s", old)
+        else:
+            self.current = snapshot  # the one assignment: a turn sees all old or all new
+            log.info("content reloaded: version %s (was %s)", snapshot.content.version, old)
         return result
+
+    def health(self) -> dict[str, object]:
+        """The content part of /healthz, in one place so access to it can be narrowed."""
+        content = self.current.content
+        error = self.last_error
+        return {
+            "version": content.version,
+            "loaded_at": int(content.loaded_at),
+            "last_error": error and {"at": int(error.at), "errors": list(error.problems[:20])},
+            "reloading": self.reloading,
+            "announced": self.announced,
+            "articles": len(content.articles),
+            "nodes": len(content.dialog.nodes),
+        }
+
+
+def _build(root: Path) -> tuple[LoadResult, Snapshot | None]:
+    """Load and check everything under `root`; a bug in the loader is a refused reload, too."""
+    try:
+        result = load_content(root)
+    except Exception as exc:
+        log.exception("content could not be loaded")
+        problem = Problem(str(root), 1, f"cannot load: {exc!r}: see the log, then fix or revert")
+        return LoadResult(None, [problem]), None
+    if result.content is None:
+        return result, None
+    return result, Snapshot(result.content, Engine(result.content))
+
+
+T = TypeVar("T")
+
+
+def _in_thread(fn: Callable[[Path], T], arg: Path) -> asyncio.Future[T]:
+    """Run `fn(arg)` in a daemon thread: unlike asyncio.to_thread, a stop during a long build
+    does not wait for it (the half-built content is simply dropped)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, exc: BaseException | None) -> None:
+        if future.done():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(value)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            value, exc = fn(arg), None
+        except BaseException as err:
+            value, exc = None, err
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, value, exc)
+
+    threading.Thread(target=run, name="safar-content-reload", daemon=True).start()
+    return future
 
 
 class Conversations:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+from pathlib import Path
 
 from aiohttp import web
 
-from bot.app import CHANNELS, CONTENT, create_app
+from bot.app import CHANNELS, CONTENT, STORE, create_app
+from bot.content.watch import LiveContent
 from bot.settings import Settings
+from bot.store.content_version import ContentVersions
 
 log = logging.getLogger("safar")
 
@@ -29,10 +33,64 @@ async def serve_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    # `kill -HUP <pid>` after editing content: checked aside, swapped in only if clean
-    loop.add_signal_handler(signal.SIGHUP, app[CONTENT].reload)
+    # Content edits go live by themselves (file watching, other processes' announcements); also
+    # on `kill -HUP <pid>` or `safar reload`: checked aside, swapped in only if clean
+    store = app[STORE]
+    live = LiveContent(
+        app[CONTENT],
+        ContentVersions(store.redis, prefix=store.prefix),
+        watch=settings.content_watch,
+    )
+    await live.start()
+    loop.add_signal_handler(signal.SIGHUP, live.trigger, "SIGHUP")
+    pidfile = write_pidfile(settings.data_dir)
     try:
         await stop.wait()
     finally:
         log.info("stopping")
+        pidfile.unlink(missing_ok=True)
+        await live.stop()
         await runner.cleanup()
+
+
+def pid_dir(data_dir: Path) -> Path:
+    return data_dir / "run"
+
+
+def write_pidfile(data_dir: Path) -> Path:
+    """`<data dir>/run/<pid>.pid`, one per process, so `safar reload` without Redis finds
+    every server sharing this data dir."""
+    path = pid_dir(data_dir) / f"{os.getpid()}.pid"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{os.getpid()}\n", encoding="ascii")
+    return path
+
+
+def signal_servers(data_dir: Path, sig: int = signal.SIGHUP) -> list[int]:
+    """Send `sig` to every server with a pid file here; files left by servers that are gone
+    (after a crash) are removed. The pids signalled."""
+    done = []
+    for path in sorted(pid_dir(data_dir).glob("*.pid")):
+        try:
+            pid = int(path.read_text(encoding="ascii").strip())
+            if not _is_server(pid):
+                raise ProcessLookupError(pid)
+            os.kill(pid, sig)
+        except (ValueError, ProcessLookupError):
+            path.unlink(missing_ok=True)
+        except OSError:
+            continue
+        else:
+            done.append(pid)
+    return done
+
+
+def _is_server(pid: int) -> bool:
+    """After a crash the pid may belong to another program by now: SIGHUP would end it."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not Path("/proc/self").exists():
+        return True  # no /proc (macOS): trust the file
+    try:
+        return b"serve" in cmdline.read_bytes().split(b"\0")
+    except OSError:
+        return False

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", validation_alias=_env("SAFAR_LOG_LEVEL")
     )
+    redis_prefix: str = Field(
+        "safar", pattern=r"^[A-Za-z0-9_.-]{1,40}$", validation_alias=_env("SAFAR_REDIS_PREFIX")
+    )
+    """Start of every Redis key, so two deployments (or tests) can share one Redis."""
+    content_watch: bool = Field(True, validation_alias=_env("SAFAR_CONTENT_WATCH"))
+    """Reload when content files change; off where the folder sends no change events (some
+    network file systems): then SIGHUP, `safar reload` or another process's reload do it."""
     sms_script: Literal["cyr", "lat"] = Field("lat", validation_alias=_env("SAFAR_SMS_SCRIPT"))
     sms_segment_budget: int = Field(3, ge=1, le=10, validation_alias=_env("SAFAR_SMS_BUDGET"))
     sms_price_per_segment: float = Field(

@@ -61,6 +61,10 @@ class Engine:
     def handle(self, session: Session, inbound: Inbound, now: float | None = None) -> Turn:
         now = time.time() if now is None else now
         s = session.touch(now)
+        if self._gone(s):  # a content reload removed the menu or article this person was on
+            s.node, s.article, s.suggestions, s.trail = None, None, [], []
+            if inbound.command is None:
+                return self._notice(s, self.tr(s).gettext("This menu has changed."), menu=True)
         if inbound.command is not None:
             return self._command(s, inbound.command, inbound, now)
         text = clean(inbound.text)
@@ -416,6 +420,15 @@ class Engine:
         return Turn(s, (Reply("notice", text, lang),))
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _gone(self, s: Session) -> bool:
+        articles = self.content.articles
+        if s.node == ARTICLE:
+            return s.article is not None and s.article not in articles
+        if s.node == SUGGEST:
+            return any(a not in articles for a in s.suggestions)
+        node = s.node or "@"  # states that are not dialog nodes start with "@"
+        return not node.startswith("@") and self.dialog.menu(node) is None
 
     def _push(self, s: Session) -> None:
         if s.node is not None and self.dialog.menu(s.node) is not None:
