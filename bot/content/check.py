@@ -18,6 +18,8 @@ from bot.content.load import Content, LoadResult, load_content
 from bot.content.problems import Problem
 
 _WORD = re.compile(r"\w+")
+BUTTON_MAX = 40
+"""Characters of a button label a phone shows in full; Telegram cuts longer ones with '…'."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def check_content(root: Path, sms_budget: int, today: dt.date | None = None) -> 
 
         problems += sms_problems(result.content, sms_budget)
         problems += keyword_collisions(result.content)
+        problems += long_buttons(result.content)
     problems = sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
     return CheckResult(result.content, problems, stats)
 
@@ -92,6 +95,42 @@ def keyword_collisions(content: Content) -> list[Problem]:
                         "keep it in the article that answers it best and remove it from the other",
                     )
                 )
+    return problems
+
+
+def long_buttons(content: Content) -> list[Problem]:
+    """Menu buttons (an option's label, or the title of the article it opens) too long to read
+    on a phone: Telegram cuts them, and on SMS each is a line that costs money."""
+    from bot.content.models import MenuNode
+    from bot.sms.budget import _Lines
+
+    lines = _Lines(content.root)
+    problems: list[Problem] = []
+    for nid, node in content.dialog.nodes.items():
+        if not isinstance(node, MenuNode):
+            continue
+        file = content.dialog.lines.get(nid, ("dialogs", 1))[0]
+        for i, option in enumerate(node.options):
+            article = content.articles.get(option.article or "")
+            for lang in LANGUAGES:
+                if option.label is not None:
+                    text, path = option.label.get(lang), file
+                    key: tuple[str | int, ...] = ("nodes", nid, "options", i, "label", lang)
+                elif article is not None:
+                    text, path, key = article.lang(lang).title, article.path, (lang, "title")
+                else:
+                    continue
+                if len(text) > BUTTON_MAX:
+                    problems.append(
+                        Problem(
+                            path,
+                            lines.line(path, key),
+                            f"node '{nid}', option {i + 1} ({lang}): the button '{text}' has "
+                            f"{len(text)} characters; a phone shows about {BUTTON_MAX}",
+                            "warning",
+                            "shorten it (an option can have its own shorter 'label')",
+                        )
+                    )
     return problems
 
 

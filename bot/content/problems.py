@@ -35,6 +35,7 @@ _KINDS: tuple[tuple[str, str, str], ...] = (
         "link it from a menu (an option 'goto: <id>') or delete the node",
     ),
     ("over SMS budget", "the SMS takes", ""),
+    ("long button", "; a phone shows about", ""),
     ("keyword collision", "is also a keyword of", ""),
     ("fuzzy translation", "is marked fuzzy", ""),
     ("untranslated", "has no translation", ""),

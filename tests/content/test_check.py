@@ -146,6 +146,29 @@ def test_an_sms_over_the_budget_is_a_warning(tmp_path: Path) -> None:
     ]
 
 
+def test_a_button_too_long_for_a_phone_is_a_warning(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    long = "Документы, разрешения, сроки и всё остальное"
+    edit(root / "dialogs" / "main.yaml", 'ru: "Документы", tg', f'ru: "{long}", tg')
+    edit(
+        root / "knowledge" / "work-patent.yaml",
+        'title: "Work patent"',
+        'title: "' + "W" * 45 + '"',
+    )
+
+    result = check_content(root, sms_budget=3)
+
+    assert result.errors == []
+    assert [str(p) for p in result.warnings if p.kind == "long button"] == [
+        f"dialogs/main.yaml:7: warning: node 'main', option 1 (ru): the button '{long}' has "
+        "44 characters; a phone shows about 40: shorten it (an option can have its own shorter "
+        "'label')",
+        f"knowledge/work-patent.yaml:22: warning: node 'documents', option 1 (en): the button "
+        f"'{'W' * 45}' has 45 characters; a phone shows about 40: shorten it (an option can have "
+        "its own shorter 'label')",
+    ]
+
+
 def test_the_summary_counts_warnings_by_kind() -> None:
     problems = [
         Problem("a.yaml", 1, "verify: the number", "warning"),
