@@ -47,6 +47,7 @@ from bot.content.problems import ContentError, Problem, did_you_mean, display_pa
 from bot.content.yamlfile import YamlDoc, YamlSyntaxError, load_yaml
 from bot.i18n import Catalogs
 from bot.search import SearchIndex
+from bot.search.urgent import UrgentDetector, read_urgent
 
 M = TypeVar("M", bound=BaseModel)
 REVIEW_MAX_AGE = dt.timedelta(days=365)
@@ -113,6 +114,8 @@ class Content:
     routing: tuple[Route, ...] = ()
     emergency: dict[str, EmergencyCountry] = field(default_factory=dict)
     """ISO-2 country code -> its emergency numbers, in the file's order."""
+    urgent: UrgentDetector = field(default_factory=UrgentDetector.empty)
+    """Danger phrases and requests for a person, from knowledge/urgent.yaml."""
 
     @property
     def hotline(self) -> Hotline:
@@ -202,6 +205,7 @@ def load_content(root: Path, today: dt.date | None = None) -> LoadResult:
     hotlines, default, routing, emergency = _load_hotlines(loader)
     articles, article_ids = _load_articles(loader, catalogs, hotlines, default)
     dialog = _load_dialogs(loader, article_ids, hotlines if default else None)
+    urgent = _load_urgent(loader, article_ids)
     problems = sorted(set(loader.problems), key=lambda p: (p.path, p.line, p.message))
     if any(p.severity == "error" for p in problems) or dialog is None or default is None:
         return LoadResult(None, problems)
@@ -217,6 +221,7 @@ def load_content(root: Path, today: dt.date | None = None) -> LoadResult:
         loaded_at=time.time(),
         routing=routing,
         emergency=emergency,
+        urgent=urgent or UrgentDetector.empty(),
     )
     return LoadResult(content, problems)
 
@@ -468,6 +473,44 @@ def _load_articles(
     if not docs and not any(p.path.startswith("knowledge") for p in loader.problems):
         loader.error(folder, 1, "no articles found: add knowledge/<topic-id>.yaml files")
     return articles, ids
+
+
+def _load_urgent(loader: _Loader, articles: set[str]) -> UrgentDetector | None:
+    """knowledge/urgent.yaml: without it nothing is detected as urgent, which staff must know."""
+    path = loader.root / "knowledge" / "urgent.yaml"
+    if not path.exists():
+        loader.warn(
+            path,
+            1,
+            "urgent.yaml is missing: urgent situations and requests for a person are not "
+            "recognised; add the file (see the shipped knowledge/urgent.yaml)",
+        )
+        return UrgentDetector.empty()
+    try:
+        loader.digest.update(path.read_bytes())
+        doc = load_yaml(path)
+    except YamlSyntaxError as exc:
+        loader.error(path, exc.line, str(exc))
+        return None
+    for key, first, again in doc.duplicates:
+        loader.error(
+            path,
+            again,
+            f"'{key[-1]}' appears twice (first on line {first}): merge the two or rename one",
+        )
+    detector, problems = read_urgent(doc.data)
+    for where, message in problems:
+        loader.error(path, doc.line(where), message)
+    for cat in detector.categories if detector else ():
+        if cat.article not in articles:
+            loader.error(
+                path,
+                doc.line(("categories", cat.name, "article")),
+                f"categories > {cat.name}: article '{cat.article}' does not exist"
+                f"{did_you_mean(cat.article, articles)}: "
+                "use the file name of an article in knowledge/ without .yaml",
+            )
+    return detector
 
 
 _Glossary = list[tuple[str, str, str, re.Pattern[str]]]

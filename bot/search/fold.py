@@ -274,6 +274,12 @@ class Folder:
                 out[term] += n
         return out
 
+    def variants(self, key: str) -> set[str]:
+        """`key` and its spellings with a letter a keyboard lacks typed as another (ч for ҷ),
+        doubled letters squeezed: what a phrase matcher compares, without any stemming."""
+        keys = {key} | {key.replace(old, new) for old, new in self._alternatives if old in key}
+        return {squeeze(k) for k in keys}
+
     def stems(self, key: str) -> set[str]:
         """Every language's stem of a query word: the writer's language is not known.
 
