@@ -15,9 +15,9 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from redis.exceptions import RedisError
 
@@ -26,6 +26,9 @@ from bot.content.problems import ContentError, Problem
 from bot.engine import Engine, Inbound, Session, Turn
 from bot.store.base import SessionKey, Store
 from bot.store.stats import Stats
+
+if TYPE_CHECKING:
+    from bot.handoff import Handoffs
 
 log = logging.getLogger(__name__)
 
@@ -178,15 +181,23 @@ class Conversations:
         self.content = content
         self.stats = stats
         """Counters for `safar report`; channels call stats.record_sms, tickets record_handoff."""
+        self.handoffs: Handoffs | None = None
+        """Set when operators are configured: tickets, relays, callbacks."""
+        self.clock: Callable[[], float] = time.time
+        """The engine's "now" (office hours); tests move it."""
         self._locks: weakref.WeakValueDictionary[SessionKey, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
 
     async def handle(self, key: SessionKey, inbound: Inbound) -> Turn:
         engine = self.content.current.engine  # one snapshot for the whole turn
+        if self.handoffs is not None:
+            inbound = self.handoffs.inbound(key, inbound)
+
+        now = self.clock()
 
         def step(session: Session) -> tuple[Session | None, Turn]:
-            turn = engine.handle(session, inbound)
+            turn = engine.handle(session, inbound, now)
             return (None if turn.effects.forget else turn.session), turn
 
         lock = self._locks.get(key)
@@ -201,7 +212,11 @@ class Conversations:
                 log.error(
                     "store unavailable (%s); answering without a session", type(exc).__name__
                 )
-                turn = engine.handle(Session(), inbound)
+                turn = engine.handle(Session(), replace(inbound, handoff=False), now)
+            else:
+                if self.handoffs is not None:
+                    # inside the lock: a relay is queued before the person's next message is read
+                    turn = await self.handoffs.after_turn(key, inbound, turn)
         if self.stats is not None:  # counts only, no user id; never raises
             await self.stats.record_turn(key.channel, inbound, turn)
         return turn

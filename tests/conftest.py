@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.content.load import Content, require_content
@@ -21,6 +22,12 @@ from bot.store.embedded import EmbeddedRedis
 from bot.store.redis import RedisStore
 
 SHARED = REPO_ROOT.parent / "shared"
+SECRET = b"test-secret-for-pseudonyms-0123456789"
+"""SAFAR_SECRET of the tests: pseudonyms are keyed as in production."""
+STAFF_TOKEN = "test-staff-token-0123456789abcdefghij"
+STAFF_SECRET = SecretStr(STAFF_TOKEN)
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+"""Headers that open the staff-only parts (the details of /healthz)."""
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +56,7 @@ def prefix() -> str:
 
 @pytest.fixture
 async def store(redis: Redis, prefix: str) -> RedisStore:
-    return RedisStore(redis, session_ttl=600, prefs_ttl=3600, prefix=prefix)
+    return RedisStore(redis, session_ttl=600, prefs_ttl=3600, prefix=prefix, secret=SECRET)
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +75,9 @@ async def conversations(store: RedisStore, content: Content) -> Conversations:
 
 
 @pytest.fixture
-def settings(redis_url: str, tmp_path: Path) -> Settings:
-    """Settings for an app under test: the shared Redis, no Telegram, no Twilio."""
-    return Settings(redis_url=redis_url, data_dir=tmp_path)
+def settings(redis_url: str, tmp_path: Path, prefix: str) -> Settings:
+    """Settings for an app under test: the shared Redis under this test's own prefix, no
+    Telegram, no Twilio."""
+    return Settings(
+        redis_url=redis_url, data_dir=tmp_path, secret=SECRET.decode(), redis_prefix=prefix
+    )

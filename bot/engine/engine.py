@@ -16,20 +16,28 @@ from dataclasses import replace
 from rapidfuzz import fuzz
 
 from bot import LANGUAGE_NAMES, LANGUAGES
-from bot.content.hotlines import format_hotline, is_open
+from bot.content.hotlines import format_emergency, format_hotline, format_next_opening, is_open
 from bot.content.load import Content
 from bot.content.models import AnswerNode, HandoffNode, MenuOption
 from bot.engine.keywords import fold, keyword, language_named
+from bot.engine.phone import parse_phone
 from bot.engine.types import (
     ARTICLE,
+    CALLBACK,
+    CALLBACK_PHONE,
     FORGET,
     HANDOFF,
     LANG_MENU,
+    LEAVE,
     SUGGEST,
+    URGENT,
+    Callback,
     Command,
     Effects,
+    Handoff,
     Inbound,
     Option,
+    Queue,
     Reply,
     Session,
     Turn,
@@ -61,6 +69,8 @@ class Engine:
     def handle(self, session: Session, inbound: Inbound, now: float | None = None) -> Turn:
         now = time.time() if now is None else now
         s = session.touch(now)
+        if s.mode == "operator":
+            return self._with_operator(s, inbound, now)
         if self._gone(s):  # a content reload removed the menu or article this person was on
             s.node, s.article, s.suggestions, s.trail = None, None, [], []
             if inbound.command is None:
@@ -73,7 +83,7 @@ class Engine:
             m = DIGITS.match(text)
             choice = m.group(1) if m else None
         if choice is not None:
-            return self._choose(s, choice, now)
+            return self._choose(s, choice, inbound, now)
         command = keyword(text)
         if command is not None:
             return self._command(s, command, inbound, now)
@@ -83,10 +93,12 @@ class Engine:
                 return self._set_language(s, lang)
         if not text:
             return self._repeat(s, now)
+        if s.node == CALLBACK_PHONE:
+            return self._callback_phone(s, text)
         option = self._option_by_label(s, text)
         if option is not None:
-            return self._choose(s, option, now)
-        return self._search(s, text)
+            return self._choose(s, option, inbound, now)
+        return self._search(s, text, inbound, now)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -111,7 +123,7 @@ class Engine:
         if command == "help":
             return self._help(s)
         if command == "operator":
-            return self._handoff(s, self.dialog.first_handoff(), now)
+            return self._handoff(s, inbound, now)
         if command == "forget":
             return self._confirm_forget(s)
         if command == "more":
@@ -123,7 +135,7 @@ class Engine:
 
     # -- choices ---------------------------------------------------------------------------
 
-    def _choose(self, s: Session, key: str, now: float) -> Turn:
+    def _choose(self, s: Session, key: str, inbound: Inbound, now: float) -> Turn:
         key = key.strip()
         if key == "00":
             return self._languages(s) if s.lang is None else self._home(s)
@@ -133,13 +145,19 @@ class Engine:
             if key == "1":
                 return self._forget(s)
             return self._home(s, notice=self.tr(s).gettext("Nothing was deleted."))
+        if s.node in (CALLBACK, CALLBACK_PHONE):
+            return self._callback_choice(s, key, inbound)
         if key == "0":
-            return self._home(s) if s.node == SUGGEST else self._back(s)
+            return self._home(s) if s.node in (SUGGEST, URGENT) else self._back(s)
+        if s.node == URGENT:
+            if key == "1":
+                return self._handoff(s, inbound, now, urgent=True)
+            key = str(int(key) - 1)  # the related articles follow the person
         index = int(key) - 1
         menu = self.dialog.menu(s.node)
         if menu is not None and 0 <= index < len(menu.options):
-            return self._select(s, menu.options[index], now)
-        related = self._related(s.article) if s.node == ARTICLE else []
+            return self._select(s, menu.options[index], inbound, now)
+        related = self._related(s.article) if s.node in (ARTICLE, URGENT) else []
         if 0 <= index < len(related):
             return self._article(s, related[index])
         if s.node == SUGGEST and 0 <= index < len(s.suggestions):
@@ -153,14 +171,14 @@ class Engine:
             return self._set_language(s, LANGUAGES[int(key) - 1])
         return self._languages(s)
 
-    def _select(self, s: Session, option: MenuOption, now: float) -> Turn:
+    def _select(self, s: Session, option: MenuOption, inbound: Inbound, now: float) -> Turn:
         if option.action == "language":
             self._push(s)
             return self._languages(s)
         if option.action == "help":
             return self._help(s)
         if option.action == "operator":
-            return self._handoff(s, self.dialog.first_handoff(), now)
+            return self._handoff(s, inbound, now)
         if option.article is not None:
             self._push(s)
             return self._article(s, option.article)
@@ -171,7 +189,7 @@ class Engine:
             return self._article(s, target.article, intro=intro)
         if isinstance(target, HandoffNode):
             self._push(s)
-            return self._handoff(s, target, now)
+            return self._handoff(s, inbound, now, node=target)
         self._push(s)
         return self._menu(s, option.goto or self.dialog.start)
 
@@ -219,6 +237,7 @@ class Engine:
         s.node = node_id
         s.article = None
         s.suggestions = []
+        s.urgent = None
         tr = self.tr(s)
         options = tuple(
             Option(str(i + 1), self._label(opt, s.lang)) for i, opt in enumerate(menu.options)
@@ -250,6 +269,7 @@ class Engine:
         s.article = article_id
         s.page = 0
         s.suggestions = []
+        s.urgent = None
         tr = self.tr(s)
         related = self._related(article_id)
         options = (
@@ -273,6 +293,12 @@ class Engine:
         return Turn(s, (reply,))
 
     def _more(self, s: Session) -> Turn:
+        if s.node == URGENT and s.article and s.urgent:
+            turn = self._urgent(s, s.urgent, s.article)
+            page = s.page + 1
+            turn.session.page = page
+            last = replace(turn.replies[-1], page=page)
+            return Turn(turn.session, (*turn.replies[:-1], last))
         if s.node != ARTICLE or s.article is None:
             return self._notice(
                 s, self.tr(s).gettext("There is nothing more to show. Choose a topic:"), menu=True
@@ -287,7 +313,16 @@ class Engine:
             return []
         return [r for r in self.content.articles[article_id].related if r in self.content.articles]
 
-    def _search(self, s: Session, text: str) -> Turn:
+    def _search(self, s: Session, text: str, inbound: Inbound, now: float) -> Turn:
+        urgent = self.content.urgent.detect(text)
+        if urgent is not None and urgent.article in self.content.articles:
+            if s.lang is None:
+                s.lang = self.content.search.search(text, None).lang or inbound.lang_hint or "en"
+            return self._urgent(s, urgent.category, urgent.article)
+        if self.content.urgent.wants_person(text):
+            if s.lang is None:
+                s.lang = self.content.search.search(text, None).lang or inbound.lang_hint
+            return self._handoff(s, inbound, now, text=text)
         result = self.content.search.search(text, s.lang)
         first_contact = s.lang is None
         if result.answer is not None and (s.lang is not None or result.lang_sure):
@@ -307,10 +342,12 @@ class Engine:
             )
         ]
         suggestions = [m.id for m in result.matches if m.id in self.content.articles][:3]
-        hotline = format_hotline(self.content.hotline, tr)
+        hotline = format_hotline(self.content.route_hotline(s.lang, None), tr)
+        emergency = format_emergency(self.content, s.lang)
         if suggestions:
             lines.append(tr.gettext("Maybe one of these topics helps:"))
             lines.append(tr.gettext("Or call the hotline: %(hotline)s") % {"hotline": hotline})
+            lines.append(emergency)
             s.node = SUGGEST
             s.suggestions = suggestions
             options = (
@@ -322,28 +359,207 @@ class Engine:
             )
             return Turn(s, (Reply("unsure", "\n".join(lines), s.lang, options),))
         lines.append(tr.gettext("Call the hotline: %(hotline)s") % {"hotline": hotline})
+        lines.append(emergency)
         unsure = Reply("unsure", "\n".join(lines), s.lang)
         turn = self._home(s)
         return Turn(turn.session, (unsure, *turn.replies))
 
-    def _handoff(self, s: Session, node: HandoffNode | None, now: float) -> Turn:
+    # -- danger ----------------------------------------------------------------------------
+
+    def _urgent(self, s: Session, category: str, article_id: str) -> Turn:
+        """Danger first: the emergency numbers at once, a person as option 1, then the article."""
+        assert s.lang is not None
+        if s.node is not None and self.dialog.menu(s.node) is not None:
+            self._push(s)
+        turn = self._article(s, article_id)
+        tr = self.tr(s)
+        s = turn.session
+        s.node = URGENT
+        s.urgent = category
+        article = turn.replies[0]
+        person = Option("1", tr.gettext("Talk to a person now"))
+        shifted = tuple(
+            Option(str(int(o.key) + 1), o.label) if o.key != "0" else o for o in article.options
+        )
+        alarm = tr.gettext("You may be in danger.") + " " + format_emergency(self.content, tr)
+        first = Reply("urgent", alarm, s.lang or "en", article=article_id)
+        return Turn(s, (first, replace(article, options=(person, *shifted))))
+
+    # -- a person: tickets, office hours, callbacks ---------------------------------------
+
+    def _handoff(
+        self,
+        s: Session,
+        inbound: Inbound,
+        now: float,
+        node: HandoffNode | None = None,
+        urgent: bool = False,
+        text: str = "",
+    ) -> Turn:
+        if s.lang is None:
+            s.lang = inbound.lang_hint if inbound.lang_hint in LANGUAGES else "en"
+        tr = self.tr(s)
+        node = node or self.dialog.first_handoff()
+        topic = s.article if s.node in (ARTICLE, URGENT) else None
+        if node is not None and node.hotline:
+            hotline_id = node.hotline
+        else:
+            hotline_id = self.content.route_hotline_id(s.lang, s.urgent or topic)
+        hotline = self.content.hotlines[hotline_id]
+        # A line whose hours nobody knows cannot say when a person answers: the operators'
+        # hours are then those of the default line, whose staff answer in the group.
+        hours = hotline if hotline.hours else self.content.hotline
+        moment = dt.datetime.fromtimestamp(now, dt.UTC)
+        open_now = is_open(hours, moment)
+        closed = ""
+        queue: Queue = "urgent" if urgent or s.urgent else "normal"
+        reason = f"urgent:{s.urgent}" if s.urgent else "asked"
+        effect = Handoff(hotline_id, queue, s.urgent or topic, reason, open_now, text[:500])
+        name = hotline.name.get(s.lang)
+        phone = f"{name}: {hotline.phone}"
+        if not open_now:
+            when = format_next_opening(hours, moment, tr)
+            closed = tr.gettext("The hotline is closed now.")
+            if when:
+                closed += " " + tr.gettext("It opens %(when)s.") % {"when": when}
+        if not inbound.handoff:
+            intro = (
+                node.text.get(s.lang)
+                if node and node.text
+                else tr.gettext("To talk to a person, call the hotline:")
+            )
+            if not hotline.hours:  # the line's own hours are unknown: say only that
+                status = ""
+            else:
+                status = "\n" + (tr.gettext("Open now.") if open_now else closed)
+            body = f"{intro}\n{name}: {format_hotline(hotline, tr)}{status}"
+            s.node = HANDOFF
+            reply = Reply("handoff", body, s.lang, (Option("0", tr.gettext("Back")),))
+            return Turn(s, (reply,), Effects(handoff=effect))
+        s.mode = "operator"
+        back = Option("00", tr.gettext("Back to the bot"))
+        if open_now:
+            s.node = HANDOFF
+            body = tr.gettext(
+                "An operator will answer you here. Write what happened; everything you send "
+                "now goes to the operator."
+            )
+            body += "\n" + tr.gettext("To go back to the bot, send MENU.")
+            return Turn(s, (Reply("handoff", body, s.lang, (back,)),), Effects(handoff=effect))
+        s.node = CALLBACK
+        lines = [closed, phone, tr.gettext("Your messages are kept for the operators.")]
+        lines.append(tr.gettext("Do you want the hotline to call you back?"))
+        options = (
+            Option("1", tr.gettext("Yes, call me back")),
+            Option("0", tr.gettext("No, thank you")),
+            back,
+        )
+        return Turn(
+            s, (Reply("handoff", "\n".join(lines), s.lang, options),), Effects(handoff=effect)
+        )
+
+    def _with_operator(self, s: Session, inbound: Inbound, now: float) -> Turn:
+        """A ticket is open: the bot is silent, except for leaving, forgetting, a callback."""
+        text = clean(inbound.text)
+        choice = inbound.choice
+        if choice is None:
+            m = DIGITS.match(text)
+            choice = m.group(1) if m else None
+        command = inbound.command or (keyword(text) if choice is None else None)
+        if command == "forget" or s.node == FORGET:
+            if s.node == FORGET and choice is not None:
+                if choice == "1":
+                    return self._forget(s)
+                s.node = HANDOFF
+                return self._notice(s, self.tr(s).gettext("Nothing was deleted."))
+            return self._confirm_forget(s)
+        if choice == "00" or command in ("menu", "start", "back"):
+            s.node = LEAVE
+            tr = self.tr(s)
+            text = tr.gettext("End the conversation with the operator and go back to the bot?")
+            options = (
+                Option("1", tr.gettext("Yes, back to the bot")),
+                Option("0", tr.gettext("No")),
+            )
+            return Turn(s, (Reply("confirm", text, s.lang or "en", options),))
+        if s.node == LEAVE and choice is not None:
+            if choice == "1":
+                s.mode = "bot"
+                tr = self.tr(s)
+                turn = self._home(s, notice=tr.gettext("You are back with the bot."))
+                return Turn(turn.session, turn.replies, Effects(close=True))
+            s.node = HANDOFF
+            return self._notice(s, self.tr(s).gettext("You are still with the operator."))
+        if s.node in (CALLBACK, CALLBACK_PHONE) and choice in ("0", "1"):
+            return self._callback_choice(s, choice, inbound)
+        if s.node == CALLBACK_PHONE and parse_phone(text):
+            return self._callback_phone(s, text)
+        if command in ("operator", "help", "language", "more", "script") and not text:
+            tr = self.tr(s)
+            note = tr.gettext("You are talking to an operator. To go back to the bot, send MENU.")
+            return self._notice(s, note)
+        if s.node == LEAVE:
+            s.node = HANDOFF
+        body = text or "(a message that is not text)"
+        return Turn(s, (), Effects(relay=body))
+
+    def _callback_choice(self, s: Session, key: str, inbound: Inbound) -> Turn:
+        tr = self.tr(s)
+        if key != "1":
+            s.node = HANDOFF
+            return self._notice(s, tr.gettext("All right. An operator will answer here."))
+        if inbound.reachable:
+            s.node = HANDOFF
+            text = tr.gettext("Thank you: the hotline will call you back at this number.")
+            return Turn(s, (Reply("notice", text, s.lang or "en"),), Effects(callback=Callback()))
+        s.node = CALLBACK_PHONE
+        text = tr.gettext(
+            "Send the phone number the hotline should call, with the country code "
+            "(for example +992 …). It is kept only until the call."
+        )
+        return Turn(
+            s, (Reply("notice", text, s.lang or "en", (Option("0", tr.gettext("Cancel")),)),)
+        )
+
+    def _callback_phone(self, s: Session, text: str) -> Turn:
+        tr = self.tr(s)
+        phone = parse_phone(text)
+        if phone is None:
+            text = tr.gettext(
+                "This does not look like a phone number. Send it with the country code, "
+                "for example +992 …, or 0 to cancel."
+            )
+            return Turn(s, (Reply("notice", text, s.lang or "en"),))
+        s.node = HANDOFF
+        text = tr.gettext("Thank you: the hotline will call you back at %(phone)s.") % {
+            "phone": phone
+        }
+        return Turn(s, (Reply("notice", text, s.lang or "en"),), Effects(callback=Callback(phone)))
+
+    def operator_closed(self, session: Session) -> Turn:
+        """The operator ended the ticket: the bot answers again, with a polite word first."""
+        s = session.copy(mode="bot", urgent=None)
         if s.lang is None:
             s.lang = "en"
         tr = self.tr(s)
-        hotline = self.content.hotlines.get(node.hotline if node and node.hotline else "")
-        hotline = hotline or self.content.hotline
-        intro = (
-            node.text.get(s.lang)
-            if node and node.text
-            else tr.gettext("To talk to a person, call the hotline:")
+        notice = tr.gettext(
+            "The operator has ended the conversation. Thank you for writing. Safar answers "
+            "your questions again; the hotline is there when you need it."
         )
-        moment = dt.datetime.fromtimestamp(now, dt.UTC)
-        status = tr.gettext("Open now.") if is_open(hotline, moment) else tr.gettext("Closed now.")
-        name = hotline.name.get(s.lang)
-        text = f"{intro}\n{name}: {format_hotline(hotline, tr)}\n{status}"
-        s.node = HANDOFF
-        reply = Reply("handoff", text, s.lang, (Option("0", tr.gettext("Back")),))
-        return Turn(s, (reply,), Effects(handoff=True))
+        turn = self._home(s)
+        return Turn(turn.session, (Reply("notice", notice, s.lang), *turn.replies))
+
+    def operator_text(self, lang: str | None, text: str) -> str:
+        return self.content.catalogs(lang).gettext("Operator: %(text)s") % {"text": text}
+
+    def queue_notice(self, lang: str | None, position: int, ticket: str) -> str:
+        tr = self.content.catalogs(lang)
+        return tr.gettext(
+            "Your request number is %(ticket)s; you are number %(n)d in the queue."
+        ) % {
+            "ticket": ticket,
+            "n": position,
+        }
 
     def _help(self, s: Session) -> Turn:
         if s.lang is None:
@@ -396,12 +612,14 @@ class Engine:
             return self._languages(s)
         tr = self.tr(s)
         notice = tr.gettext("Please send one of the numbers below.") if wrong else None
-        if s.node == ARTICLE and s.article:
+        if s.node == URGENT and s.article and s.urgent:
+            turn = self._urgent(s, s.urgent, s.article)
+        elif s.node == ARTICLE and s.article:
             turn = self._article(s, s.article)
         elif s.node == SUGGEST:
             return self._home(s, notice=notice)
-        elif s.node == HANDOFF:
-            turn = self._handoff(s, self.dialog.first_handoff(), now)
+        elif s.node in (HANDOFF, CALLBACK, CALLBACK_PHONE):
+            turn = self._handoff(s, Inbound(), now)
         elif s.node == FORGET:
             turn = self._confirm_forget(s)
         elif self.dialog.menu(s.node) is not None:

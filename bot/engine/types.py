@@ -26,7 +26,17 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 ReplyKind = Literal[
-    "languages", "menu", "article", "unsure", "handoff", "help", "confirm", "notice", "forgotten"
+    "languages",
+    "menu",
+    "article",
+    "unsure",
+    "handoff",
+    "help",
+    "confirm",
+    "notice",
+    "forgotten",
+    "urgent",
+    "smalltalk",
 ]
 
 # States that are not dialog nodes start with "@" so they can never clash with a staff node id.
@@ -35,6 +45,14 @@ ARTICLE = "@article"
 SUGGEST = "@suggest"
 FORGET = "@forget"
 HANDOFF = "@handoff"
+URGENT = "@urgent"
+"""An urgent article: option 1 is a person, the related articles follow."""
+CALLBACK = "@callback"
+"""The hotline is closed: 1 asks for a callback."""
+CALLBACK_PHONE = "@callback-phone"
+"""The channel has no number to call back (Telegram): the person types one."""
+LEAVE = "@leave"
+"""With an operator: the person asked for the menu; 1 confirms going back to the bot."""
 
 
 @dataclass
@@ -49,6 +67,9 @@ class Session:
     page: int = 0
     suggestions: list[str] = field(default_factory=list)
     mode: Literal["bot", "operator"] = "bot"
+    """"operator": a ticket is open and every message goes to it; the bot stays silent."""
+    urgent: str | None = None
+    """The danger category the person wrote about, until they leave the urgent article."""
     turns: int = 0
     updated: float = 0.0
 
@@ -79,6 +100,10 @@ class Inbound:
     """For `language` (ky/ru/tg/en) and `script` (cyr/lat): the value, when already known."""
     lang_hint: str | None = None
     """A guess from the channel (Telegram's language_code), used only on first contact."""
+    handoff: bool = False
+    """Set by `Conversations`: operators can answer this person on their channel."""
+    reachable: bool = False
+    """Set by `Conversations`: the channel's address is a number a callback can use (SMS)."""
 
 
 @dataclass(frozen=True)
@@ -104,12 +129,42 @@ class Reply:
     """For articles: 0 = the first view; n = the n-th "more" the person asked for."""
 
 
+Queue = Literal["urgent", "normal"]
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A ticket to open: which hotline's operators, which queue, and why."""
+
+    hotline: str
+    queue: Queue = "normal"
+    topic: str | None = None
+    """The article or urgent category the person was reading or wrote about."""
+    reason: str = "asked"
+    """"asked" (menu, /operator, OPERATOR, free text) or "urgent:<category>"."""
+    open_now: bool = True
+    text: str = ""
+    """What the person wrote when it was free text: the operators see it in the alert."""
+
+
+@dataclass(frozen=True)
+class Callback:
+    phone: str | None = None
+    """None: the channel's own address (the SMS number)."""
+
+
 @dataclass(frozen=True)
 class Effects:
     """Things the engine asks the outside world to do; the engine itself never does I/O."""
 
     forget: bool = False
-    handoff: bool = False
+    handoff: Handoff | None = None
+    """Open a ticket (when `Inbound.handoff`), or only show the hotline (`Handoff.hotline`)."""
+    relay: str | None = None
+    """A message for the operator of the open ticket; the bot itself says nothing."""
+    close: bool = False
+    """The person went back to the bot: close their ticket and tell the operator."""
+    callback: Callback | None = None
 
 
 @dataclass(frozen=True)

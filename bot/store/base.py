@@ -8,6 +8,7 @@ stored here; only where they are in the menu and their language.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -22,10 +23,14 @@ class SessionKey:
     channel: str
     user: str
 
-    def digest(self, salt: str = "") -> str:
-        """A pseudonym for the user: keys and logs never carry a phone number or chat id."""
-        raw = f"{salt}:{self.channel}:{self.user}".encode()
-        return hashlib.blake2b(raw, digest_size=12).hexdigest()
+    def digest(self, secret: bytes | str) -> str:
+        """A pseudonym for the user: keys and logs never carry a phone number or chat id.
+
+        Keyed (HMAC-SHA256 with SAFAR_SECRET): phone numbers are few enough to try them all,
+        so a plain hash of one could be reversed in an hour; without the secret it cannot."""
+        key = secret.encode() if isinstance(secret, str) else secret
+        raw = f"{self.channel}:{self.user}".encode()
+        return hmac.new(key, raw, hashlib.sha256).hexdigest()[:24]
 
 
 class Store(Protocol):
@@ -43,10 +48,19 @@ class Store(Protocol):
         """Apply `fn` atomically: concurrent updates of one session never lose a write.
         `fn` may run more than once, so it must be pure. Returning None deletes the session."""
 
-    async def once(self, namespace: str, item: str, ttl: int) -> bool:
-        """True the first time `item` is seen in `namespace` within `ttl` seconds."""
+    async def once(
+        self, namespace: str, item: str, ttl: int, owner: SessionKey | None = None
+    ) -> bool:
+        """True the first time `item` is seen in `namespace` within `ttl` seconds; with
+        `owner`, the marker goes when that person is forgotten."""
+
+    async def track(self, owner: SessionKey, redis_key: str, ttl: int) -> None:
+        """`redis_key` is about `owner`: delete it with them."""
 
     async def allow(self, namespace: str, item: str, limit: int, window: int) -> bool:
         """True while `item` has made at most `limit` calls in the current `window` seconds."""
 
     async def ping(self) -> bool: ...
+
+    def pseudonym(self, key: SessionKey) -> str:
+        """How this person is named in keys and logs (keyed hash of channel + id)."""

@@ -5,22 +5,130 @@ Key layout (prefix `safar` by default; `<id>` is a keyed hash of channel + user 
   safar:p:<id>        language and script, kept longer (SAFAR_PREFS_TTL)
   safar:once:<ns>:<x> seen-once markers for webhook retries
   safar:rate:<ns>:<h> request counters for rate limits, one window long
+
+Every call is bounded twice: by the socket timeout of one command (SAFAR_REDIS_TIMEOUT), and by
+the Redis time left to the request that waits for it (`redis_budget`, SAFAR_REDIS_BUDGET), so a
+slow Redis costs a request seconds, never its deadline (Twilio gives up after 15 s).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
+from pydantic import TypeAdapter, ValidationError
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot import LANGUAGES
 from bot.engine.types import Session
 from bot.store.base import SessionKey
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 PREF_FIELDS = ("lang", "script")
+MIN_SECRET = 16
+_SESSION = TypeAdapter(Session)
+
+
+# -- the Redis time of one request ------------------------------------------------------------
+
+
+class Budget:
+    """Seconds of Redis waiting left to one request. Shared by the tasks the request starts
+    (they copy the context), and lifted when the request is answered (`close`), so work that
+    goes on after the answer (a late SMS sent by REST) is bounded by the socket timeout only."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline: float | None = asyncio.get_running_loop().time() + seconds
+
+    def close(self) -> None:
+        self.deadline = None
+
+    def remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return self.deadline - asyncio.get_running_loop().time()
+
+
+_BUDGET: ContextVar[Budget | None] = ContextVar("safar_redis_budget", default=None)
+
+
+@contextlib.contextmanager
+def redis_budget(seconds: float) -> Iterator[Budget]:
+    """All Redis calls in this block, and in tasks started in it, get `seconds` in total."""
+    budget = Budget(seconds)
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        budget.close()
+        _BUDGET.reset(token)
+
+
+async def bounded(call: Awaitable[T]) -> T:
+    """Await a Redis call within what is left of the request's budget; RedisTimeoutError (a
+    RedisError, which every caller handles already) when it is used up."""
+    budget = _BUDGET.get()
+    left = budget.remaining() if budget is not None else None
+    if left is None:
+        return await call
+    if left <= 0:
+        if asyncio.iscoroutine(call):
+            call.close()
+        raise RedisTimeoutError("the Redis time of this request is used up")
+    try:
+        async with asyncio.timeout(left):
+            return await call
+    except TimeoutError as exc:
+        if isinstance(exc, RedisError):
+            raise
+        raise RedisTimeoutError("the Redis time of this request is used up") from None
+
+
+class BoundedPipeline(Pipeline):
+    async def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
+        return await bounded(super().immediate_execute_command(*args, **options))  # type: ignore[no-untyped-call]
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        return await bounded(super().execute(raise_on_error))
+
+
+class BoundedRedis(Redis):
+    """redis-py's client, every command and pipeline within the request's Redis budget."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        return await bounded(super().execute_command(*args, **options))  # type: ignore[no-untyped-call]
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> BoundedPipeline:
+        return BoundedPipeline(
+            self.connection_pool, self.response_callbacks, transaction, shard_hint
+        )
+
+
+def connect(
+    url: str, *, max_connections: int, pool_timeout: float, timeout: float
+) -> BoundedRedis:
+    """A client with a bounded pool: when all `max_connections` are busy a call waits up to
+    `pool_timeout` s for one (redis-py's default pool would fail at once, or grow without
+    limit), and each command gets `timeout` s (SAFAR_REDIS_MAX_CONNECTIONS, _POOL_TIMEOUT,
+    _TIMEOUT)."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=pool_timeout,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+    return BoundedRedis.from_pool(pool)  # type: ignore[return-value]
 
 
 class RedisStore:
@@ -31,22 +139,38 @@ class RedisStore:
         session_ttl: int,
         prefs_ttl: int,
         prefix: str = "safar",
-        salt: str = "",
+        secret: bytes,
     ) -> None:
+        if len(secret) < MIN_SECRET or not _utf8(secret):
+            raise ValueError(f"the pseudonym secret must be at least {MIN_SECRET} bytes")
         self.redis = redis
         self.session_ttl = session_ttl
         self.prefs_ttl = prefs_ttl
         self.prefix = prefix
-        self.salt = salt
+        self.secret = secret
+
+    @property
+    def salt(self) -> str:
+        """The same secret as text, for the stores that take `salt=` (tickets, logins): every
+        module must name one person by one pseudonym, or forget would miss keys."""
+        return self.secret.decode()
+
+    def pseudonym(self, key: SessionKey) -> str:
+        """How this person is named in keys and logs (keyed hash of channel + id)."""
+        return key.digest(self.secret)
 
     def keys_for(self, key: SessionKey) -> tuple[str, str]:
-        digest = key.digest(self.salt)
+        digest = key.digest(self.secret)
         return f"{self.prefix}:s:{digest}", f"{self.prefix}:p:{digest}"
 
     async def load(self, key: SessionKey) -> Session:
         skey, pkey = self.keys_for(key)
         raw, prefs = await self.redis.mget(skey, pkey)
-        return self._decode(raw, prefs)
+        session, corrupt = self._decode(raw, prefs)
+        if corrupt:
+            with contextlib.suppress(RedisError, OSError):
+                await self.redis.delete(skey)
+        return session
 
     async def save(self, key: SessionKey, session: Session) -> None:
         skey, pkey = self.keys_for(key)
@@ -55,7 +179,24 @@ class RedisStore:
             await pipe.execute()
 
     async def delete(self, key: SessionKey) -> None:
-        await self.redis.delete(*self.keys_for(key))
+        await self.redis.delete(*self.keys_for(key), *await self._owned(key))
+
+    def _own_key(self, key: SessionKey) -> str:
+        return f"{self.prefix}:own:{key.digest(self.secret)}"
+
+    async def _owned(self, key: SessionKey) -> list[str]:
+        """Keys made for this person outside the session (reply caches, update markers, rate
+        counters): `delete` removes them with it, so a /forget leaves nothing behind."""
+        own = self._own_key(key)
+        return [own, *[m.decode() for m in await self.redis.smembers(own)]]
+
+    async def track(self, owner: SessionKey, redis_key: str, ttl: int) -> None:
+        """Remember that `redis_key` is about `owner` (it expires by itself after `ttl`)."""
+        own = self._own_key(owner)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(own, redis_key)
+            pipe.expire(own, max(ttl, self.session_ttl))
+            await pipe.execute()
 
     async def update(
         self, key: SessionKey, fn: Callable[[Session], tuple[Session | None, T]]
@@ -66,10 +207,10 @@ class RedisStore:
                 try:
                     await pipe.watch(skey, pkey)
                     raw, prefs = await pipe.mget(skey, pkey)
-                    new, result = fn(self._decode(raw, prefs))
+                    new, result = fn(self._decode(raw, prefs)[0])
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if new is None:
-                        pipe.delete(skey, pkey)
+                        pipe.delete(skey, pkey, *await self._owned(key))
                     else:
                         self._write(pipe, skey, pkey, new)
                     await pipe.execute()
@@ -77,13 +218,17 @@ class RedisStore:
                 except WatchError:
                     continue  # someone wrote in between: run fn again on the new state
 
-    async def once(self, namespace: str, item: str, ttl: int) -> bool:
-        return bool(
-            await self.redis.set(f"{self.prefix}:once:{namespace}:{item}", 1, nx=True, ex=ttl)
-        )
+    async def once(
+        self, namespace: str, item: str, ttl: int, owner: SessionKey | None = None
+    ) -> bool:
+        key = f"{self.prefix}:once:{namespace}:{item}"
+        first = bool(await self.redis.set(key, 1, nx=True, ex=ttl))
+        if first and owner is not None:
+            await self.track(owner, key, ttl)
+        return first
 
     async def allow(self, namespace: str, item: str, limit: int, window: int) -> bool:
-        digest = SessionKey(namespace, item).digest(self.salt)  # an IP address is personal data
+        digest = SessionKey(namespace, item).digest(self.secret)  # an IP address is personal data
         key = f"{self.prefix}:rate:{namespace}:{digest}"
         async with self.redis.pipeline(transaction=True) as pipe:
             # SET NX starts the window once; EXPIRE ... NX would need Redis 7
@@ -105,19 +250,45 @@ class RedisStore:
             pipe.set(pkey, json.dumps(prefs), ex=self.prefs_ttl)
 
     @staticmethod
-    def _decode(raw: bytes | str | None, prefs: bytes | str | None) -> Session:
+    def _decode(raw: bytes | str | None, prefs: bytes | str | None) -> tuple[Session, bool]:
+        """The stored session, or a fresh one with the saved language: a session that does not
+        parse, or has a field of the wrong type, would break every turn of that person until it
+        expired. Returns (session, whether a corrupt one was discarded)."""
         if raw:
-            try:
-                return Session.from_dict(json.loads(raw))
-            except (ValueError, TypeError):
-                pass  # a corrupt session is dropped, not fatal: start afresh
+            stored, problem = _parse(raw)
+            if stored is not None:
+                return stored, False
+            # the field names and error kinds only: no value, no key, nothing about the person
+            log.warning("a stored session was discarded and started afresh: %s", problem)
         session = Session()
         if prefs:
             try:
                 data = json.loads(prefs)
-                for f in PREF_FIELDS:
-                    if f in data:
-                        setattr(session, f, data[f])
             except (ValueError, TypeError):
-                pass
-        return session
+                data = None
+            if isinstance(data, dict):
+                if data.get("lang") in LANGUAGES:
+                    session.lang = data["lang"]
+                if data.get("script") in ("cyr", "lat"):
+                    session.script = data["script"]
+        return session, bool(raw)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parse(raw: bytes | str) -> tuple[Session | None, str]:
+    """The session, or None and why it cannot be used, in words that carry no personal data."""
+    try:
+        session = _SESSION.validate_json(raw, strict=True)
+    except ValidationError as exc:
+        kinds = sorted({".".join(map(str, e["loc"])) + f" ({e['type']})" for e in exc.errors()})
+        return None, ", ".join(kinds)[:200]
+    if session.lang is not None and session.lang not in LANGUAGES:
+        return None, "lang (unknown language)"
+    return session, ""

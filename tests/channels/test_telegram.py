@@ -28,6 +28,7 @@ from bot.engine import Inbound, Turn
 from bot.engine.engine import LANGUAGE_PROMPT
 from bot.settings import REPO_ROOT, Settings
 from bot.store.base import SessionKey
+from tests.conftest import SECRET, STAFF, STAFF_SECRET
 from tests.fakes.telegram_api import BotAPI, Person, Seen
 from tests.fakes.telegram_safar import Mode, Safar, free_port, run_safar
 
@@ -175,11 +176,12 @@ async def test_operator_gives_the_hotline_with_a_contact_card_to_call(
     await start(gulnara)
     await gulnara.command("operator")
     text, card = await gulnara.replies(2)
-    phone = content.hotline.phone
-    assert phone in text.text and not text.rows
+    hotline = content.route_hotline("ky")  # a Kyrgyz speaker gets a Kyrgyz line
+    assert "ky" in hotline.languages
+    assert hotline.phone in text.text and not text.rows
     assert card.kind == "contact" and card.contact is not None
-    assert card.contact["phone_number"] == "+" + "".join(c for c in phone if c.isdigit())
-    assert card.contact["first_name"] == content.hotline.name.get("ky")
+    assert card.contact["phone_number"] == "+" + "".join(c for c in hotline.phone if c.isdigit())
+    assert card.contact["first_name"] == hotline.name.get("ky")
     assert card.labels and card.labels[-1].startswith("0. ")  # back, under the card
     await gulnara.press("0")
     [home] = await gulnara.replies()
@@ -412,6 +414,7 @@ async def test_safar_serve_with_a_token_answers_on_telegram_and_never_logs_the_t
         TELEGRAM_BOT_TOKEN=api.token,
         TELEGRAM_API_URL=api.url,
         REDIS_URL=redis_url,
+        SAFAR_SECRET=SECRET.decode(),
         SAFAR_PORT=str(free_port()),
         SAFAR_DATA_DIR=str(tmp_path),
         SAFAR_LOG_LEVEL="DEBUG",
@@ -448,7 +451,12 @@ async def test_a_wrong_token_turns_telegram_off_and_the_web_chat_keeps_working(
     settings: Settings, api: BotAPI, content: Content
 ) -> None:
     async with run_safar(
-        settings, api, content, wait_ready=False, telegram_bot_token="123:not-the-token"
+        settings,
+        api,
+        content,
+        wait_ready=False,
+        telegram_bot_token="123:not-the-token",
+        staff_token=STAFF_SECRET,
     ) as safar:
         for _ in range(100):
             if safar.channel.failure:
@@ -461,7 +469,7 @@ async def test_a_wrong_token_turns_telegram_off_and_the_web_chat_keeps_working(
             async with http.post(f"{safar.url}/api/chat", json=payload) as resp:
                 assert resp.status == 200
                 assert (await resp.json())["replies"]
-            async with http.get(f"{safar.url}/healthz") as resp:
+            async with http.get(f"{safar.url}/healthz", headers=STAFF) as resp:
                 channels = (await resp.json())["channels"]
                 assert channels["web chat"] == "ok"
                 assert channels["telegram (polling)"].startswith("off: Telegram rejected")
@@ -472,11 +480,19 @@ async def test_an_unreachable_telegram_holds_up_nothing_and_stopping_is_clean(
 ) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     async with run_safar(
-        settings, api, content, wait_ready=False, telegram_api_url=nowhere
+        settings,
+        api,
+        content,
+        wait_ready=False,
+        telegram_api_url=nowhere,
+        staff_token=STAFF_SECRET,
     ) as safar:
         await asyncio.sleep(0.3)
         assert not safar.channel.ready.is_set() and safar.channel.failure is None  # retrying
-        async with aiohttp.ClientSession() as http, http.get(f"{safar.url}/healthz") as resp:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{safar.url}/healthz", headers=STAFF) as resp,
+        ):
             assert resp.status == 200
             assert (await resp.json())["channels"]["telegram (polling)"] == "connecting"
 

@@ -14,7 +14,6 @@ from bot.channels.telegram.render import (
     Block,
     keyboard,
     parse_callback,
-    phone_numbers,
     render,
     screen_token,
     split,
@@ -157,8 +156,3 @@ def test_the_screen_token_changes_with_the_screen_only() -> None:
         Session(lang="ru", node="@article", article="registration")
     )
     assert re.fullmatch(r"[0-9a-f]{8}", screen_token(Session()))
-
-
-def test_phone_numbers_are_found_for_the_contact_card() -> None:
-    text = f"Hotline: {PHONE} (Mon–Fri 08:00–17:00). Or +7 495 123-45-67. Not 112."
-    assert phone_numbers(text) == ["+992918853434", "+74951234567"]

@@ -49,7 +49,16 @@ JSON_FIELDS = {
     "reply_parameters",
     "entities",
 }
-INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "max_connections"}
+INT_FIELDS = {
+    "chat_id",
+    "message_id",
+    "offset",
+    "limit",
+    "timeout",
+    "max_connections",
+    "message_thread_id",
+    "icon_color",
+}
 BOOL_FIELDS = {"drop_pending_updates", "show_alert", "disable_notification", "protect_content"}
 CHAT_ACTIONS = {
     "typing",
@@ -134,6 +143,11 @@ class Seen:
     rows: tuple[tuple[Button, ...], ...] = ()
     entities: tuple[dict[str, Any], ...] = ()
     contact: dict[str, Any] | None = None
+    thread: int | None = None
+    """The forum topic the message is in, in a forum supergroup."""
+    reply_to: int | None = None
+    at: float = field(default_factory=time.monotonic)
+    """When the bot's call arrived (for benchmarks)."""
 
     @property
     def labels(self) -> list[str]:
@@ -174,6 +188,9 @@ class Chat:
     actions: list[str] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     blocked: bool = False
+    topics: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Forum topics by message_thread_id (supergroups with is_forum only)."""
+    bot_can_manage_topics: bool = True
 
     @property
     def id(self) -> int:
@@ -302,6 +319,8 @@ class BotAPI:
                 "answerCallbackQuery",
                 "sendChatAction",
                 "sendContact",
+                "createForumTopic",
+                "deleteForumTopic",
                 "setMyCommands",
                 "getMyCommands",
                 "deleteMyCommands",
@@ -355,6 +374,13 @@ class BotAPI:
             uid, Chat({"id": uid, "type": "private", "first_name": first_name})
         )
         return Person(self, user, chat)
+
+    def staff_group(self, title: str = "Hotline operators", forum: bool = True) -> Group:
+        """The operators' supergroup; `forum` turns topics on (the bot is an admin there)."""
+        chat_id = -(10**12) - random.randint(10**6, 10**9)
+        info = {"id": chat_id, "type": "supergroup", "title": title, "is_forum": forum}
+        chat = self.chats[chat_id] = Chat(info)
+        return Group(self, chat)
 
     def group(self, title: str = "Migrants in Moscow") -> Group:
         gid = -(10**12) - next(self._people)
@@ -563,7 +589,13 @@ class BotAPI:
         text, entities = parse_text(str(p.get("text") or ""), p.get("parse_mode"))
         _check_text(text)
         markup = _check_markup(p.get("reply_markup"))
-        message = self._new_message(chat, text=text, entities=entities, markup=markup)
+        extra: dict[str, Any] = {}
+        thread = p.get("message_thread_id")
+        if thread is not None:
+            if int(thread) not in chat.topics:
+                raise ApiError(400, "Bad Request: message thread not found")
+            extra = {"message_thread_id": int(thread), "is_topic_message": True}
+        message = self._new_message(chat, text=text, entities=entities, markup=markup, extra=extra)
         if p.get("reply_parameters"):
             replied = chat.messages.get(int(p["reply_parameters"].get("message_id", 0)))
             if replied is not None:
@@ -582,6 +614,39 @@ class BotAPI:
         chat.seen.append(_seen("contact", message, ""))
         await self._touch()
         return copy.deepcopy(message)
+
+    async def _m_create_forum_topic(self, p: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(p)
+        if not chat.info.get("is_forum"):
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        if not chat.bot_can_manage_topics:
+            raise ApiError(400, "Bad Request: not enough rights to create a topic")
+        name = str(p.get("name") or "")
+        if not 1 <= len(name) <= 128:
+            raise ApiError(400, "Bad Request: TOPIC_NAME_INVALID")
+        created = self._new_message(
+            chat, extra={"forum_topic_created": {"name": name, "icon_color": 7322096}}
+        )
+        thread = created["message_id"]
+        created["message_thread_id"] = thread
+        created["is_topic_message"] = True
+        topic = {"message_thread_id": thread, "name": name, "icon_color": 7322096}
+        chat.topics[thread] = topic
+        await self._touch()
+        return dict(topic)
+
+    async def _m_delete_forum_topic(self, p: dict[str, Any]) -> bool:
+        chat = self._chat(p)
+        thread = int(p.get("message_thread_id") or 0)
+        if chat.topics.pop(thread, None) is None:
+            raise ApiError(400, "Bad Request: TOPIC_ID_INVALID")
+        for mid in [
+            m for m, msg in chat.messages.items() if msg.get("message_thread_id") == thread
+        ]:
+            del chat.messages[mid]
+        chat.seen = [x for x in chat.seen if x.thread != thread]
+        await self._touch()
+        return True
 
     async def _m_edit_message_text(self, p: dict[str, Any]) -> dict[str, Any]:
         chat, message = self._editable(p)
@@ -747,16 +812,26 @@ class Person:
 
     # -- acting --------------------------------------------------------------------------------
 
-    def text_update(self, text: str, reply_to: int | None = None) -> dict[str, Any]:
-        """The update Telegram makes of a text this person sends (not delivered yet)."""
+    def text_update(
+        self, text: str, reply_to: int | None = None, thread: int | None = None
+    ) -> dict[str, Any]:
+        """The update Telegram makes of a text this person sends (not delivered yet).
+
+        In a forum topic Telegram marks the message as a reply to the topic's first message
+        when it is not a reply to anything else, as the real server does."""
         extra: dict[str, Any] = {}
+        if thread is not None:
+            extra = {"message_thread_id": thread, "is_topic_message": True}
+            reply_to = reply_to or thread
         if reply_to is not None:
             extra["reply_to_message"] = copy.deepcopy(self.chat.messages[reply_to])
         message = self._message(text=text, entities=text_entities(text), extra=extra)
         return self.api.new_update("message", message)
 
-    async def send(self, text: str, reply_to: int | None = None) -> dict[str, Any]:
-        update = self.text_update(text, reply_to)
+    async def send(
+        self, text: str, reply_to: int | None = None, thread: int | None = None
+    ) -> dict[str, Any]:
+        update = self.text_update(text, reply_to, thread)
         await self.api.push(update)
         return update
 
@@ -889,6 +964,22 @@ class Group:
             user["language_code"] = language_code
         return Person(self.api, user, self.chat)
 
+    @property
+    def id(self) -> int:
+        return self.chat.id
+
+    def posts(self, thread: int | None = None) -> list[Seen]:
+        """What the bot posted in this group (in one forum topic, when given)."""
+        return [x for x in self.chat.seen if thread is None or x.thread == thread]
+
+    async def wait_posts(
+        self, n: int, within: float = 10.0, thread: int | None = None
+    ) -> list[Seen]:
+        await self.api.wait_for(
+            lambda: len(self.posts(thread)) >= n, within, f"{n} posts in the staff group"
+        )
+        return self.posts(thread)
+
     async def add_bot(self, by: Person) -> dict[str, Any]:
         message = by._message(extra={"new_chat_members": [self.api.bot_user()]})
         update = self.api.new_update("message", message)
@@ -925,6 +1016,8 @@ def _seen(kind: Literal["sent", "edited", "contact"], message: dict[str, Any], h
         rows=rows,
         entities=tuple(copy.deepcopy(message.get("entities", []))),
         contact=copy.deepcopy(message.get("contact")),
+        thread=message.get("message_thread_id"),
+        reply_to=(message.get("reply_to_message") or {}).get("message_id"),
     )
 
 

@@ -9,9 +9,12 @@ can queue failures (`fail_next(429, 503)`) and mark numbers as unsubscribed (err
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import datetime as dt
 import email.utils
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +37,7 @@ class Recorded:
     form: dict[str, str]
     status: int
     auth_ok: bool
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -45,6 +49,10 @@ class FakeTwilio:
     _failures: list[int] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     url: str = ""
+    delay: float = 0.0
+    """Seconds each message creation takes, as a slow API would (before it is recorded)."""
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    """Every Message resource created, for GET Messages.json."""
 
     @property
     def sent(self) -> list[dict[str, str]]:
@@ -58,6 +66,7 @@ class FakeTwilio:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post(f"/{API_VERSION}/Accounts/{{account}}/Messages.json", self._create)
+        app.router.add_get(f"/{API_VERSION}/Accounts/{{account}}/Messages.json", self._list)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -83,6 +92,8 @@ class FakeTwilio:
     async def _create(self, request: web.Request) -> web.Response:
         account = request.match_info["account"]
         form = {k: str(v) for k, v in (await request.post()).items()}
+        if self.delay:
+            await asyncio.sleep(self.delay)
         auth_ok = self._auth_ok(request, account)
         status, code, extra = 201, None, ""
         if not auth_ok:
@@ -111,7 +122,40 @@ class FakeTwilio:
                 },
                 status=status,
             )
-        return web.json_response(self._message(account, form), status=201)
+        message = self._message(account, form)
+        self.messages.append(message)
+        return web.json_response(message, status=201)
+
+    async def _list(self, request: web.Request) -> web.Response:
+        """GET Messages.json with Twilio's filters To and DateSent> (one page is enough here)."""
+        account = request.match_info["account"]
+        if not self._auth_ok(request, account):
+            return web.json_response(
+                {"code": 20003, "message": "Authenticate", "status": 401}, status=401
+            )
+        to = request.query.get("To")
+        after = request.query.get("DateSent>")
+        since = dt.datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
+        found = [
+            m
+            for m in self.messages
+            if (to is None or m["to"] == to)
+            and (since is None or email.utils.parsedate_to_datetime(m["date_sent"]) >= since)
+        ]
+        uri = f"/{API_VERSION}/Accounts/{account}/Messages.json"
+        return web.json_response(
+            {
+                "messages": found,
+                "end": max(0, len(found) - 1),
+                "first_page_uri": f"{uri}?PageSize=50&Page=0",
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": 50,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": f"{uri}?PageSize=50&Page=0",
+            }
+        )
 
     @staticmethod
     def _message(account: str, form: dict[str, str]) -> dict[str, Any]:
@@ -123,7 +167,7 @@ class FakeTwilio:
             "api_version": API_VERSION,
             "body": form["Body"],
             "date_created": now,
-            "date_sent": None,
+            "date_sent": now,
             "date_updated": now,
             "direction": "outbound-api",
             "error_code": None,

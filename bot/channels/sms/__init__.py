@@ -44,11 +44,16 @@ async def _status(request: web.Request) -> web.Response:
 
 
 async def _sms_ctx(app: web.Application) -> AsyncIterator[None]:
-    from bot.app import CONTENT, CONVERSATIONS, STORE
+    from bot.app import CONTENT, CONVERSATIONS, SENDER, STORE
 
     settings = app[SMS].settings
     store = app[STORE]
-    state = SmsState(store.redis, prefix=store.prefix, salt=store.salt)
+    state = SmsState(
+        store.redis,
+        prefix=store.prefix,
+        secret=store.secret,
+        old_secret=settings.old_pseudonym_secret(),
+    )
     outbound = None
     if settings.twilio_account_sid and settings.twilio_from and settings.twilio_auth_token:
         callback = f"{settings.public_url}{STATUS_PATH}" if settings.public_url else None
@@ -68,6 +73,8 @@ async def _sms_ctx(app: web.Application) -> AsyncIterator[None]:
         content=app[CONTENT],
         outbound=outbound,
     )
+    if app[CONVERSATIONS].handoffs is not None:  # operators' answers go out by REST
+        app[SENDER].register("sms", app[SMS].deliver, check=app[SMS].delivered)
     try:
         yield
     finally:

@@ -11,6 +11,7 @@ that arrives while a message waits to be retried wins.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -107,6 +108,14 @@ class Outbound:
         log.error("SMS to %s not sent after %d attempts: %s", mask(to), self.attempts, reason)
         reason = f"gave up after {self.attempts} attempts ({reason})"
         return Sent(False, reason=reason, attempts=self.attempts)
+
+    async def find(self, to: str, body: str, since: float) -> bool:
+        """Whether Twilio already has this message (sent before a crash): asked before sending
+        again a message whose first attempt may have gone through."""
+        after = dt.datetime.fromtimestamp(since - 60, dt.UTC)
+        async with asyncio.timeout(self.timeout):
+            found = await self.client.messages.list_async(to=to, date_sent_after=after, limit=200)
+        return any(m.body == cap(body) for m in found)
 
     async def close(self) -> None:
         await self.http.close()

@@ -6,7 +6,7 @@ number that names the person's session, so no key holds a number):
   safar:sms:optout:<id>    the person sent STOP. No expiry: an opt-out is a legal request and
                            holds until they send START.
   safar:sms:msg:<sid>      the TwiML given for Twilio message <sid>: "…pending" while it is
-                           being answered (30 s), then the reply itself (1 day)
+                           being answered (6 s, renewed while it is), then the reply (1 day)
   safar:sms:failed         the last 1,000 delivery failures (JSON, number hashed), 30 days
   safar:sms:failed:codes   Twilio error code -> count, 30 days
 """
@@ -23,10 +23,13 @@ from bot.store.base import SessionKey
 
 CHANNEL = "sms"
 PENDING = "\x00pending"
-PENDING_TTL = 30
-"""Longer than Twilio waits for one webhook (15 s with retries), shorter than anyone waits for
-a reply: if the process that claimed a message dies, a later retry may answer it."""
-REPLY_TTL = 86400
+PENDING_TTL = 6
+"""The claim is renewed every 2 s while the answer is being made (`hold`), so it outlives a
+slow turn but not the process: after a crash it runs out within seconds, and Twilio's retry
+(which comes after its 15 s wait) is answered instead of waiting for an answer that never
+comes."""
+REPLY_TTL = 3600
+"""Twilio retries a webhook within seconds to minutes: an hour covers it, not a day."""
 FAILURES_KEPT = 1000
 FAILURES_TTL = 30 * 86400
 
@@ -38,17 +41,34 @@ def session_key(phone: str) -> SessionKey:
 
 
 class SmsState:
-    def __init__(self, redis: Redis, *, prefix: str = "safar", salt: str = "") -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str = "safar",
+        secret: bytes,
+        old_secret: bytes | None = None,
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
-        self.salt = salt
+        self.secret = secret
+        self.old_secret = old_secret
+        """SAFAR_SECRET_OLD after a rotation: an opt-out kept under it still counts."""
 
     def user_id(self, phone: str) -> str:
         """The pseudonym of a phone number, the same one the session store uses."""
-        return session_key(phone).digest(self.salt)
+        return session_key(phone).digest(self.secret)
 
     def optout_key(self, phone: str) -> str:
         return f"{self.prefix}:sms:optout:{self.user_id(phone)}"
+
+    def optout_keys(self, phone: str) -> list[str]:
+        """The opt-out key under the secret, and under the old one while a rotation is on."""
+        keys = [self.optout_key(phone)]
+        if self.old_secret:
+            old = session_key(phone).digest(self.old_secret)
+            keys.append(f"{self.prefix}:sms:optout:{old}")
+        return keys
 
     def message_key(self, sid: str) -> str:
         return f"{self.prefix}:sms:msg:{sid}"
@@ -56,7 +76,7 @@ class SmsState:
     # -- opt-out ---------------------------------------------------------------------------
 
     async def opted_out(self, phone: str) -> bool:
-        return bool(await self.redis.exists(self.optout_key(phone)))
+        return bool(await self.redis.exists(*self.optout_keys(phone)))
 
     async def opt_out(self, phone: str) -> bool:
         """Put the number on the list; True if it was not on it already."""
@@ -64,7 +84,7 @@ class SmsState:
 
     async def opt_in(self, phone: str) -> bool:
         """Take the number off the list; True if it was on it."""
-        return bool(await self.redis.delete(self.optout_key(phone)))
+        return bool(await self.redis.delete(*self.optout_keys(phone)))
 
     # -- one reply per Twilio message --------------------------------------------------------
 
@@ -83,6 +103,10 @@ class SmsState:
         if text is None or text == PENDING:
             return "pending", None
         return "done", text
+
+    async def hold(self, sid: str) -> None:
+        """Renew our claim on `sid` while its answer is still being made."""
+        await self.redis.set(self.message_key(sid), PENDING, xx=True, ex=PENDING_TTL)
 
     async def reply_for(self, sid: str) -> str | None:
         """The reply given for `sid`, or None while it is still pending (or unknown)."""

@@ -14,6 +14,7 @@ Order of a request, and why:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Mapping
@@ -27,18 +28,22 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.sms.keywords import Word, sms_word
 from bot.channels.sms.outbound import Outbound, Sent
-from bot.channels.sms.state import SmsState, session_key
+from bot.channels.sms.state import PENDING_TTL, REPLY_TTL, SmsState, session_key
 from bot.conversations import ContentHolder, Conversations
 from bot.engine import Inbound
 from bot.engine.types import Session
-from bot.privacy import mask
+from bot.outbox import GiveUp, Retry
+from bot.privacy import Burst, mask
 from bot.sms.render import Renderer, Script
 from bot.store.base import Store
+from bot.store.outbox import OutMessage
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+_forged = Burst(log)
+"""Forged webhook calls come in floods: one line a minute, with a count."""
 
 INBOUND_PATH = "/sms/twilio"
 STATUS_PATH = "/sms/twilio/status"
@@ -84,6 +89,8 @@ class SmsChannel:
         self._content: ContentHolder | None = None
         self._inflight: dict[str, asyncio.Future[str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._failed: dict[asyncio.Task[Any], bool] = {}
+        """Turns that ended in an apology: their claim is released, not remembered."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -129,7 +136,7 @@ class SmsChannel:
             return None
         try:
             posted = await request.post()
-        except ValueError:
+        except (ValueError, LookupError):  # not form data, or charset=<no such codec>
             return None
         form: MultiDict[str] = MultiDict()
         for name, value in posted.items():
@@ -144,7 +151,7 @@ class SmsChannel:
     async def inbound(self, request: web.Request) -> web.Response:
         form = await self.verified_form(request)
         if form is None:
-            log.warning("SMS webhook: bad or missing X-Twilio-Signature; rejected")
+            _forged.warning("SMS webhook: bad or missing X-Twilio-Signature; rejected")
             return web.Response(status=403, text="invalid Twilio signature\n")
         phone = form.get("From", "").strip()
         if not phone:
@@ -156,6 +163,7 @@ class SmsChannel:
             replay = await self._replay(sid)
             if replay is not None:
                 return _xml(replay)
+            await self._own(phone, sid)
         answer = await self._answer(phone, form, sid)
         return _xml(answer)
 
@@ -202,8 +210,13 @@ class SmsChannel:
             self._inflight[sid] = waiter
         reply = EMPTY
         try:
-            done, _ = await asyncio.wait({task}, timeout=self.reply_deadline)
-            if task in done:
+            done = await self._wait_holding_claim(task, sid)
+            if done and self._failed.pop(task, False):
+                # Not remembered: the claim is given back so Twilio's retry gets a real answer
+                if sid:
+                    await self._release(sid)
+                return twiml(task.result())
+            if done:
                 reply = twiml(task.result())
             else:
                 log.warning("SMS answer for %s is slow: it follows by REST", mask(phone))
@@ -215,6 +228,38 @@ class SmsChannel:
             self._inflight.pop(sid, None)
             if not waiter.done():
                 waiter.set_result(reply)
+
+    async def _wait_holding_claim(self, task: asyncio.Task[str | None], sid: str) -> bool:
+        """Wait up to `reply_deadline` for the turn, renewing the short claim on `sid`
+        meanwhile: if this process dies, the claim runs out within seconds and Twilio's retry
+        is answered by whoever gets it."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.reply_deadline
+        while True:
+            left = until - loop.time()
+            if left <= 0:
+                return False
+            done, _ = await asyncio.wait({task}, timeout=min(left, PENDING_TTL / 3))
+            if task in done:
+                return True
+            if sid:  # if this fails the claim runs out: a retry may answer twice, never never
+                with contextlib.suppress(RedisError):
+                    await self._state().hold(sid)
+
+    async def _release(self, sid: str) -> None:
+        try:
+            await self._state().release(sid)
+        except RedisError as exc:
+            log.error("SMS claim for %s not released (%s)", sid, type(exc).__name__)
+
+    async def _own(self, phone: str, sid: str) -> None:
+        """The reply cached for this message says what the person asked about: it goes when
+        they are forgotten. Tracked before the turn, so a forget in this very turn takes it."""
+        assert self._store is not None
+        try:
+            await self._store.track(session_key(phone), self._state().message_key(sid), REPLY_TTL)
+        except RedisError as exc:
+            log.error("SMS %s not tracked for forget (%s)", sid, type(exc).__name__)
 
     async def _remember(self, sid: str, reply: str) -> None:
         try:
@@ -228,6 +273,9 @@ class SmsChannel:
             return await self._turn_unsafe(phone, form)
         except Exception:
             log.exception("SMS from %s: answering failed", mask(phone))
+            task = asyncio.current_task()
+            if task is not None:
+                self._failed[task] = True
             tr = self.content.current.content.catalogs(None)
             return tr.gettext("Sorry, something went wrong. Please try again.")
 
@@ -243,7 +291,10 @@ class SmsChannel:
         try:
             opted_out = await state.opted_out(phone)
         except RedisError:
-            opted_out = False  # direct replies go on; REST sends check again and hold back
+            # Fail closed: a number that said STOP must never get a text, and without the list
+            # nobody can tell. Empty TwiML; Twilio shows the person nothing.
+            log.error("SMS opt-out list unreadable: no reply sent (number not logged)")
+            return None
         welcome_back = False
         if opted_out:
             if word not in ("start", "yes"):
@@ -255,11 +306,11 @@ class SmsChannel:
         elif word == "start":
             inbound = Inbound(command="start")
         elif word in ("lat", "cyr"):
-            inbound = Inbound(command="script", arg=word)
+            inbound = Inbound(command="script", arg=word, text=text)
         elif word == "operator":
-            inbound = Inbound(command="operator")
+            inbound = Inbound(command="operator", text=text)
         elif word == "more":
-            inbound = Inbound(command="more")
+            inbound = Inbound(command="more", text=text)
         else:
             inbound = Inbound(text=text)
         conversations = self._conversations
@@ -312,7 +363,31 @@ class SmsChannel:
         body = self.renderer.text(text, lang, session.script or self.script)
         return await self.outbound.send(phone, body)
 
+    async def delivered(self, message: OutMessage) -> bool:
+        """Did an attempt cut short by a crash reach Twilio? Asked before trying again."""
+        if self.outbound is None:
+            return False
+        session = await self._session(message.address)
+        body = self.renderer.text(message.text, message.lang, session.script or self.script)
+        try:
+            return await self.outbound.find(message.address, body, message.queued)
+        except Exception as exc:  # no answer is "not known": sending again beats losing it
+            log.warning(
+                "SMS: could not ask Twilio about an earlier attempt (%s)", type(exc).__name__
+            )
+            return False
+
+    async def deliver(self, message: OutMessage) -> None:
+        """An operator's answer from the durable outbox; failures tell it what to do next."""
+        sent = await self.send(message.address, message.text, message.lang)
+        if sent.ok:
+            return
+        if sent.reason == "opted out" or sent.reason.startswith("twilio "):
+            raise GiveUp(sent.reason)
+        raise Retry(sent.reason)
+
     def _send_late(self, phone: str, task: asyncio.Task[str | None]) -> asyncio.Task[object]:
+        self._failed.pop(task, None)
         body = None if task.cancelled() else task.result()
         return asyncio.create_task(self._send_late_body(phone, body))
 

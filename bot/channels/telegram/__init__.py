@@ -37,10 +37,10 @@ def setup(app: web.Application, config: TelegramConfig | None = None) -> None:
 
 async def _telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     """Runs after the Redis context, so the store and conversations exist; stops before it."""
-    from bot.app import CONVERSATIONS, STORE
+    from bot.app import CONVERSATIONS, SENDER, STORE
 
     channel = app[TELEGRAM]
-    channel.launch(app[CONVERSATIONS], app[STORE])
+    channel.launch(app[CONVERSATIONS], app[STORE], app[SENDER].store.throttle)
     try:
         yield
     finally:

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hmac
 import logging
 import secrets
-import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -47,7 +45,6 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -60,25 +57,30 @@ from telegram.ext import (
 )
 
 from bot import LANGUAGES
+from bot.channels.telegram.limits import SharedRateLimiter, Throttle, retry_seconds
 from bot.channels.telegram.ordering import PerChatUpdateProcessor
 from bot.channels.telegram.render import (
     Chunk,
     escape,
     keyboard,
     parse_callback,
-    phone_numbers,
     render,
     screen_token,
 )
+from bot.channels.telegram.staff import StaffDesk
 from bot.channels.telegram.texts import COMMAND_NAMES, Texts, guess_language
 from bot.conversations import ContentHolder, Conversations
 from bot.engine import Inbound, Session, Turn
 from bot.engine.types import FORGET, LANG_MENU, Command
-from bot.privacy import mask
+from bot.outbox import GiveUp, Retry
+from bot.privacy import Burst, mask
 from bot.settings import Settings
 from bot.store.base import SessionKey, Store
+from bot.store.outbox import OutMessage
 
 log = logging.getLogger(__name__)
+_forged = Burst(log)
+"""Forged webhook calls come in floods: one line a minute, with a count."""
 
 T = TypeVar("T")
 
@@ -113,6 +115,10 @@ class TelegramConfig:
     """How often one request is retried after a 429, each time after Telegram's retry_after."""
     typing_delay: float = 0.8
     """A "typing…" indicator is sent only when an answer takes longer than this."""
+    operator_chat_id: int | None = None
+    """The staff group where operators answer tickets (TELEGRAM_OPERATOR_CHAT_ID)."""
+    operator_ids: frozenset[int] = frozenset()
+    """Who may act on tickets there; empty = every member of that group."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TelegramConfig:
@@ -125,6 +131,8 @@ class TelegramConfig:
             api_url=settings.telegram_api_url.rstrip("/"),
             webhook_url=url,
             webhook_secret=settings.telegram_webhook_secret,
+            operator_chat_id=settings.telegram_operator_chat_id,
+            operator_ids=frozenset(settings.telegram_operator_ids),
         )
 
     @property
@@ -146,6 +154,10 @@ class TelegramChannel:
         self._conversations: Conversations | None = None
         self._store: Store | None = None
         self._task: asyncio.Task[None] | None = None
+        self.staff: StaffDesk | None = None
+        """The operators' side, when TELEGRAM_OPERATOR_CHAT_ID is set."""
+        self._no_forum: set[int] = set()
+        """Staff chats where createForumTopic was refused: tickets use reply threads there."""
 
     # -- building ------------------------------------------------------------------------
 
@@ -158,12 +170,11 @@ class TelegramChannel:
             .base_file_url(f"{api}/file/bot")
             .concurrent_updates(PerChatUpdateProcessor())
         )
+        self.limiter: SharedRateLimiter | None = None
         if self.config.max_rate > 0:
-            builder = builder.rate_limiter(
-                AIORateLimiter(
-                    overall_max_rate=self.config.max_rate, max_retries=self.config.max_retries
-                )
-            )
+            rate = self.config.max_rate
+            self.limiter = SharedRateLimiter(self.config.max_retries, overall=(rate, rate))
+            builder = builder.rate_limiter(self.limiter)
         if self.config.webhook_url:
             builder = builder.updater(None)
         app: TelegramApp = builder.build()
@@ -173,6 +184,9 @@ class TelegramChannel:
         app.add_handler(CommandHandler(list(COMMANDS), self._on_command, filters=private))
         app.add_handler(MessageHandler(private & filters.TEXT, self._on_text))
         app.add_handler(CallbackQueryHandler(self._on_button))
+        if self.config.operator_chat_id is not None:
+            staff_chat = filters.Chat(self.config.operator_chat_id) & filters.UpdateType.MESSAGE
+            app.add_handler(MessageHandler(staff_chat, self._on_staff))
         app.add_handler(
             MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE, self._on_group)
         )
@@ -193,11 +207,18 @@ class TelegramChannel:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def launch(self, conversations: Conversations, store: Store) -> None:
+    def launch(
+        self, conversations: Conversations, store: Store, throttle: Throttle | None = None
+    ) -> None:
         """Connect in the background: a slow or unreachable Telegram never holds up the web
-        chat or SMS, and the channel comes up by itself once Telegram answers."""
+        chat or SMS, and the channel comes up by itself once Telegram answers. `throttle` is
+        the rate shared by every process (Redis); without it only Telegram's 429s limit us."""
         self._conversations = conversations
         self._store = store
+        if self.limiter is not None and throttle is not None:
+            self.limiter.bind(throttle, lambda chat: store.pseudonym(_key(int(chat))))
+        if conversations.handoffs is not None and conversations.handoffs.staff is not None:
+            self.staff = StaffDesk(self, conversations.handoffs)
         self._task = asyncio.create_task(self._connect(), name="telegram-connect")
 
     async def _connect(self) -> None:
@@ -271,7 +292,7 @@ class TelegramChannel:
             try:
                 return await action()
             except RetryAfter as exc:
-                wait = _seconds(exc)
+                wait = retry_seconds(exc)
             except (BadRequest, InvalidToken, EndPointNotFound, Forbidden):
                 raise  # a person has to fix these: retrying would only hide them
             except NetworkError as exc:
@@ -306,8 +327,9 @@ class TelegramChannel:
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /telegram/webhook: the secret first, in constant time, before reading anything."""
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
-            log.warning("refused a webhook call without the right secret token")
+        # aiohttp keeps bytes that are not UTF-8 as surrogates: compare them as the bytes sent
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.secret.encode()):
+            _forged.warning("refused a webhook call without the right secret token")
             return web.json_response(
                 {"error": "forbidden: wrong or missing secret token"}, status=403
             )
@@ -336,8 +358,12 @@ class TelegramChannel:
         if self._store is None:
             return
         try:
+            chat = update.effective_chat
             first = await self._store.once(
-                f"tg-update:{self.bot.id}", str(update.update_id), DEDUPE_TTL
+                f"tg-update:{self.bot.id}",
+                str(update.update_id),
+                DEDUPE_TTL,
+                owner=_key(chat.id) if chat and chat.type == ChatType.PRIVATE else None,
             )
         except (RedisError, OSError):
             return  # without Redis, answering twice beats not answering
@@ -431,6 +457,30 @@ class TelegramChannel:
         with contextlib.suppress(TelegramError):
             await self._send(chat.id, Chunk(escape(self.texts.failed(_hint(update)))))
 
+    async def _on_staff(self, update: Update, context: Context) -> None:
+        if self.staff is not None:
+            await self.staff.on_message(update)
+        raise ApplicationHandlerStop  # the staff chat is never answered as a group
+
+    # -- delivering from the outbox ---------------------------------------------------------
+
+    async def deliver_person(self, message: OutMessage) -> None:
+        """An operator's words (or a closing note) to a person, from the durable outbox."""
+        await self._outbox_call(self._send, int(message.address), Chunk(escape(message.text)))
+
+    async def _outbox_call(self, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+        """Telegram's answers, as the outbox understands them: try again, or never."""
+        try:
+            return await fn(*args, **kw)
+        except RetryAfter as exc:
+            raise Retry("flood control", after=retry_seconds(exc)) from None
+        except Forbidden as exc:
+            raise GiveUp(f"forbidden: {exc.message}") from None
+        except BadRequest as exc:
+            raise GiveUp(f"bad request: {exc.message}") from None
+        except (NetworkError, TelegramError) as exc:
+            raise Retry(f"network: {self._redact(str(exc))}") from None
+
     # -- sending ---------------------------------------------------------------------------
 
     async def _deliver(
@@ -452,16 +502,17 @@ class TelegramChannel:
             return
         if pressed is not None and pressed.reply_markup is not None:
             await self._strip(pressed)  # one live keyboard, at the bottom of the chat
+        card = self._card(turn)
         for reply, chunks in rendered:
-            phones = phone_numbers(reply.text) if reply.kind == "handoff" else []
+            with_card = card is not None and reply.kind == "handoff"
             for chunk in chunks:
-                await self._send(chat_id, Chunk(chunk.html) if phones else chunk)
-            if phones:
+                await self._send(chat_id, Chunk(chunk.html) if with_card else chunk)
+            if with_card and card is not None:
                 # A contact card has a Call button in every client; the buttons go under it
                 await self.bot.send_contact(
                     chat_id,
-                    phone_number=phones[0],
-                    first_name=self._hotline_name(phones[0], reply.lang),
+                    phone_number=card[0],
+                    first_name=card[1],
                     reply_markup=keyboard(reply.options, token),
                 )
 
@@ -530,11 +581,17 @@ class TelegramChannel:
             or self.content.current.engine.dialog.menu(node) is not None
         )
 
-    def _hotline_name(self, phone: str, lang: str) -> str:
-        for hotline in self.content.current.content.hotlines.values():
-            if "+" + "".join(c for c in hotline.phone if c.isdigit()) == phone:
-                return hotline.name.get(lang)
-        return "Safar"
+    def _card(self, turn: Turn) -> tuple[str, str] | None:
+        """The hotline to call, from the hand-off effect (not from the reply's text): none
+        while an operator answers right here."""
+        handoff = turn.effects.handoff
+        if handoff is None or (turn.session.mode == "operator" and handoff.open_now):
+            return None
+        hotline = self.content.current.content.hotlines.get(handoff.hotline)
+        if hotline is None:
+            return None
+        phone = "+" + "".join(c for c in hotline.phone if c.isdigit())
+        return phone, hotline.name.get(turn.session.lang or "en")
 
     def _addressed(self, message: Message) -> bool:
         """In a group: a command for us, an @mention of us, a reply to us, or being added."""
@@ -588,10 +645,3 @@ async def _answer(query: CallbackQuery, text: str | None = None) -> None:
     """Always answered, so the button stops spinning; a query too old to answer is no error."""
     with contextlib.suppress(BadRequest):
         await query.answer(text[:200] if text else None)
-
-
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PTB 22 deprecates the int form of retry_after
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)

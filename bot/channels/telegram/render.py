@@ -225,8 +225,3 @@ def _html(text: str, spans: list[tuple[int, int, Style]], start: int, stop: int)
             before, after = _TAGS[style]
             out.append(f"{before}{escape(text[a:b])}{after}")
     return "".join(out)
-
-
-def phone_numbers(text: str) -> list[str]:
-    """International numbers in a text, as digits with a leading + (for a contact card)."""
-    return ["+" + re.sub(r"\D", "", m.group(0)) for m in PHONE.finditer(text)]

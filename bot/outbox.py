@@ -1,0 +1,172 @@
+"""The one sender of the durable outbox (bot/store/outbox.py), whatever the channel.
+
+Every process runs a `Sender`; the one holding the lease in Redis delivers, the others wait to
+take over. One sender keeps each person's messages in order and keeps the bot under Telegram's
+and Twilio's limits however many processes run. Messages to different people go in parallel;
+a failure that may pass (a 5xx, a timeout, a 429) is retried with backoff, in place, so the
+order holds; a final one (the person blocked the bot) is recorded without its text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.store.outbox import OutboxStore, OutMessage
+
+log = logging.getLogger(__name__)
+
+
+class Retry(Exception):
+    """The channel could not deliver now; the same message may go later."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+class GiveUp(Exception):
+    """The channel will never deliver this message (blocked, opted out, bad address)."""
+
+
+Deliver = Callable[[OutMessage], Awaitable[None]]
+Check = Callable[[OutMessage], Awaitable[bool]]
+"""Asks the provider whether a message whose attempt was cut short did arrive."""
+
+
+@dataclass
+class SenderConfig:
+    lease_ms: int = 5000
+    idle_ms: int = 5000
+    """An entry read by a sender that stopped renewing for this long is taken over."""
+    attempts: int = 6
+    backoff: float = 0.5
+    parallel: int = 16
+    block_ms: int = 400
+    """How long one read waits for new entries: under the Redis socket timeout."""
+
+
+class Sender:
+    def __init__(self, store: OutboxStore, config: SenderConfig | None = None) -> None:
+        self.store = store
+        self.config = config or SenderConfig()
+        self.channels: dict[str, Deliver] = {}
+        self.checks: dict[str, Check] = {}
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{random.randrange(1 << 30):x}"
+        self.leader = False
+        self.sent = 0
+        self.retries = 0
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    def register(self, channel: str, deliver: Deliver, check: Check | None = None) -> None:
+        self.channels[channel] = deliver
+        if check is not None:
+            self.checks[channel] = check
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    def poke(self) -> None:
+        """Something was queued in this process: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, grace)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        if self.leader:
+            with contextlib.suppress(Exception):
+                await self.store.release(self.name)
+
+    async def _run(self) -> None:
+        renew = self.config.lease_ms / 3000
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                self.leader = await self.store.lease(self.name, self.config.lease_ms)
+                if not self.leader:
+                    await self._sleep(renew)
+                    continue
+                batch = await self.store.read(
+                    self.name, block_ms=self.config.block_ms, idle_ms=self.config.idle_ms
+                )
+                if batch:
+                    await self._deliver_all(batch)
+                delay = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away, most likely: try again, slower each time
+                log.warning("outbox: %s; retrying in %.1f s", type(exc).__name__, delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    async def _deliver_all(self, batch: list[tuple[str, OutMessage]]) -> None:
+        """One task per address, each in stream order; addresses in parallel."""
+        lanes: dict[tuple[str, str], list[tuple[str, OutMessage]]] = {}
+        for entry, message in batch:
+            lanes.setdefault((message.channel, message.address), []).append((entry, message))
+        limit = asyncio.Semaphore(self.config.parallel)
+
+        async def lane(items: list[tuple[str, OutMessage]]) -> None:
+            async with limit:
+                for entry, message in items:
+                    await self._deliver(entry, message)
+
+        await asyncio.gather(*(lane(items) for items in lanes.values()))
+
+    async def _deliver(self, entry: str, message: OutMessage) -> None:
+        if await self.store.is_done(message):
+            await self.store.drop(entry)  # delivered before a crash, not yet acknowledged
+            return
+        deliver = self.channels.get(message.channel)
+        if deliver is None:
+            await self.store.dead(entry, message, f"no channel {message.channel!r} here")
+            log.error("outbox: no channel %r to deliver with; dropped", message.channel)
+            return
+        if await self.store.begun(message):
+            # A sender died while this was on its way. Where the provider can tell (Twilio
+            # lists sent messages) ask it; elsewhere (Telegram) send again: a rare repeat
+            # beats a lost message to a person in trouble.
+            check = self.checks.get(message.channel)
+            if check is not None and await check(message):
+                await self.store.done(entry, message)
+                return
+        await self.store.begin(message)
+        reason = ""
+        for attempt in range(1, self.config.attempts + 1):
+            try:
+                await deliver(message)
+            except GiveUp as exc:
+                await self.store.dead(entry, message, str(exc))
+                log.warning("outbox: %s message given up: %s", message.channel, exc)
+                return
+            except Retry as exc:
+                reason = str(exc)
+                self.retries += 1
+                wait = exc.after or self.config.backoff * 2 ** (attempt - 1)
+                await asyncio.sleep(min(wait, 30.0) * random.uniform(0.8, 1.2))
+                continue
+            await self.store.done(entry, message)
+            self.sent += 1
+            return
+        # Not given up for good: left unacknowledged, the next round (or leader) tries again.
+        log.error("outbox: %s message still failing (%s); will try again", message.channel, reason)
