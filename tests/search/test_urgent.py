@@ -155,7 +155,6 @@ def test_it_costs_a_fraction_of_a_millisecond(content: Content) -> None:
 # -- through the engine: the urgent article, never an ordinary one ---------------------------
 
 
-@pytest.mark.xfail(strict=False, reason="engine integration pending")
 @pytest.mark.parametrize("case", URGENT, ids=name)
 def test_the_engine_answers_danger_with_the_urgent_article(
     content: Content, articles: dict[str, str], case: dict[str, Any]
