@@ -127,6 +127,7 @@ def _handoffs(app: web.Application, redis: Redis, store: RedisStore) -> None:
         content=app[CONTENT],
         sessions=store,
         staff=StaffChat(settings.telegram_operator_chat_id, settings.staff_lang),
+        stats=app[CONVERSATIONS].stats,
     )
 
 

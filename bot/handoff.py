@@ -21,6 +21,7 @@ from bot.outbox import Sender
 from bot.privacy import mask
 from bot.store.base import SessionKey, Store
 from bot.store.outbox import OutboxStore, OutMessage
+from bot.store.stats import Stats
 from bot.store.tickets import Message, Ticket, TicketStore
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class Handoffs:
         content: ContentHolder,
         sessions: Store,
         staff: StaffChat | None,
+        stats: Stats | None = None,
     ) -> None:
         self.tickets = tickets
         self.outbox = outbox
@@ -54,6 +56,7 @@ class Handoffs:
         self.content = content
         self.sessions = sessions
         self.staff = staff
+        self.stats = stats
 
     @property
     def enabled(self) -> bool:
@@ -114,6 +117,10 @@ class Handoffs:
                 mask(key.user),
             )
             await self._alert(ticket)
+            if self.stats is not None:
+                await self.stats.record_handoff(
+                    key.channel, lang, out_of_hours=not handoff.open_now
+                )
         if not handoff.open_now:
             return turn
         position = await self.tickets.position(ticket)
@@ -140,7 +147,10 @@ class Handoffs:
 
     async def answer(self, ticket: Ticket, operator: str, text: str) -> None:
         """An operator's words to the person, on the person's channel, through the outbox."""
+        first = ticket.first_answer is None
         await self.tickets.answered(ticket)
+        if first and self.stats is not None and ticket.first_answer is not None:
+            await self.stats.record_handoff_answered(ticket.first_answer - ticket.opened)
         await self.tickets.add_message(ticket, Message("operator", text, time.time()))
         engine = self.content.current.engine
         body = engine.operator_text(ticket.lang, text)

@@ -1,0 +1,86 @@
+"""The durable outbox on a real Redis: what a sender may read, and what survives its death."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from redis.asyncio import Redis
+
+from bot.outbox import GiveUp, Retry, Sender, SenderConfig
+from bot.store.outbox import OutboxStore, OutMessage
+
+
+def note(text: str, to: str = "100") -> OutMessage:
+    return OutMessage("telegram", to, text)
+
+
+async def test_a_message_leaves_the_stream_only_once_delivered(redis: Redis, prefix: str) -> None:
+    box = OutboxStore(redis, prefix=prefix)
+    await box.add(note("one"), note("two"))
+    [(e1, m1), (e2, m2)] = await box.read("a", block_ms=10)
+    assert [m1.text, m2.text] == ["one", "two"]
+    await box.done(e1, m1)
+    assert await box.is_done(m1)
+    assert await box.depth() == 1  # "two" is still there, read but not acknowledged
+    again = await box.read("a", block_ms=10)
+    assert [m.text for _, m in again] == ["two"]  # our own pending one comes back first
+
+
+async def test_a_dead_senders_messages_are_taken_over_after_it_stops(
+    redis: Redis, prefix: str
+) -> None:
+    box = OutboxStore(redis, prefix=prefix)
+    await box.add(note("for a person in trouble"))
+    [(entry, _)] = await box.read("dead", block_ms=10)
+    assert await box.read("alive", block_ms=10, idle_ms=60_000) == []  # not yet: it may live
+    await asyncio.sleep(0.05)
+    [(taken, message)] = await box.read("alive", block_ms=10, idle_ms=10)
+    assert taken == entry and message.text == "for a person in trouble"
+
+
+async def test_one_process_holds_the_lease_until_it_stops_renewing(
+    redis: Redis, prefix: str
+) -> None:
+    box = OutboxStore(redis, prefix=prefix)
+    assert await box.lease("p1", 200)
+    assert not await box.lease("p2", 200)
+    assert await box.lease("p1", 200)  # renewed
+    await asyncio.sleep(0.3)
+    assert await box.lease("p2", 200)
+
+
+async def test_the_sending_rate_is_shared_by_every_process(redis: Redis, prefix: str) -> None:
+    """Two processes with their own store objects draw from one bucket of 10 a second."""
+    one, two = OutboxStore(redis, prefix=prefix), OutboxStore(redis, prefix=prefix)
+    waits = [await (one if i % 2 else two).throttle("tg:all", 10, 10) for i in range(30)]
+    assert waits[:10] == [0.0] * 10  # the burst
+    assert waits[-1] >= 1.8  # 20 more at 10/s: the last waits about two seconds
+
+
+async def test_the_sender_retries_keeps_order_and_records_what_it_gives_up(
+    redis: Redis, prefix: str
+) -> None:
+    box = OutboxStore(redis, prefix=prefix)
+    sender = Sender(box, SenderConfig(backoff=0.01, block_ms=50))
+    got: list[str] = []
+    failures = iter([True, True, False])
+
+    async def deliver(message: OutMessage) -> None:
+        if message.text == "my husband beats me":
+            raise GiveUp("forbidden: bot was blocked by the user")
+        if message.text == "flaky" and next(failures):
+            raise Retry("network")
+        got.append(message.text)
+
+    sender.register("telegram", deliver)
+    await box.add(note("flaky"), note("after it"), note("my husband beats me", to="200"))
+    sender.start()
+    deadline = time.monotonic() + 5
+    while len(got) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    await sender.stop()
+    assert got == ["flaky", "after it"]  # retried in place: the order held
+    assert await box.depth() == 0
+    dead = await redis.lrange(f"{prefix}:outbox:dead", 0, -1)
+    assert len(dead) == 1 and b"husband" not in dead[0]  # the reason, never the text
