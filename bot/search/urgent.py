@@ -37,7 +37,7 @@ CORE = 6
 """Words from this many letters may also differ in their last letter (забрали / забрал)."""
 FUZZY = 7
 """Words from this many letters also match a message word with one slip (a swapped, missing,
-extra or wrong letter) that is not in their last letter: паспрот, корфрамо, emplyer."""
+extra or wrong letter) before their last two letters: паспрот, корфрамо, emplyer."""
 WINDOW = 10
 UNLESS_WINDOW = 3
 PERSON = "person"
@@ -232,10 +232,11 @@ class _Matcher:
 
     def _typos(self, key: str, out: dict[int, bool]) -> None:
         """Long phrase words that the beginning of `key` is one slip away from. The slip must
-        not be in the last letter: a different ending is another word (забрать is not забрали),
-        and a word that stops short is another form (потерял is not потерялся)."""
+        come before their last two letters, where endings are: a different ending is another
+        word (забрать is not забрали, балдары is not балдарды), and a word that stops short is
+        another form (потерял is not потерялся)."""
         for wid, full in self._fuzzy.get(key[:2], ()):
-            if wid in out or key.startswith(full[:-1]):
+            if wid in out or key.startswith(full[:-2]):
                 continue
             for n in (len(full) - 1, len(full), len(full) + 1):
                 part = key[:n]
