@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -87,6 +88,7 @@ def serve(kind: str, port: int, redis_url: str) -> None:
     else:
         settings = load_settings(
             redis_url=redis_url,
+            secret=secrets.token_urlsafe(32),
             twilio_auth_token=TOKEN,
             public_url=f"http://127.0.0.1:{port}",
             port=port,

@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -228,7 +229,7 @@ async def main(args: argparse.Namespace) -> None:
     if not redis_url:
         embedded = EmbeddedRedis(tmp / "redis")
         redis_url = await embedded.astart()
-    settings = Settings(redis_url=redis_url, data_dir=tmp)  # type: ignore[call-arg]
+    settings = Settings(redis_url=redis_url, data_dir=tmp, secret=secrets.token_urlsafe(32))
     content = ContentHolder.load(settings.content_dir)
     emulator = BotAPI()  # makes the updates, in Telegram's shapes; serves only with --emulator
     people = [emulator.person(f"P{i}", LANGUAGES[i % 4]) for i in range(CHATS)]

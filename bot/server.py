@@ -20,7 +20,9 @@ log = logging.getLogger("safar")
 
 async def serve_forever(settings: Settings) -> None:
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    # keepalive_timeout also bounds how long a connection may take to send its request
+    # headers (aiohttp arms it when the connection opens): slow clients are cut off
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.client_timeout)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

@@ -13,6 +13,7 @@ from bot.conversations import ContentHolder, Conversations
 from bot.engine import Inbound
 from bot.settings import REPO_ROOT
 from bot.store import RedisStore, SessionKey
+from tests.conftest import SECRET
 
 BOLOT = SessionKey("web", "bolot-browser-1")
 
@@ -49,7 +50,7 @@ async def test_forget_removes_the_keys(
 async def test_when_redis_is_gone_a_clear_question_is_still_answered(content: Content) -> None:
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
     conversations = Conversations(
-        RedisStore(dead, session_ttl=60, prefs_ttl=60), ContentHolder(content)
+        RedisStore(dead, session_ttl=60, prefs_ttl=60, secret=SECRET), ContentHolder(content)
     )
     turn = await conversations.handle(BOLOT, Inbound(text="Не выплатили зарплату, что делать?"))
     assert turn.replies[0].article == "unpaid-wages"
