@@ -137,19 +137,26 @@ def _depth(text: str) -> int:
 
 def _same_origin(request: web.Request) -> bool:
     """A browser says where a request comes from; another site's page is refused. Tools that
-    send neither header (curl, tests) are not browsers and hold no one else's browser id."""
+    send neither header (curl, tests) are not browsers and hold no one else's browser id.
+
+    Sec-Fetch-Site, where a browser sends it (all current ones do), decides alone: it needs no
+    idea of our own host name, which a reverse proxy may have rewritten. Older browsers send
+    only Origin, compared with the Host, PUBLIC_URL and a trusted proxy's X-Forwarded-Host."""
     from bot.app import SETTINGS
 
     site = request.headers.get("Sec-Fetch-Site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("Origin")
     if origin is None:
         return True
+    settings = request.app[SETTINGS]
     hosts = {request.host.lower()}
-    public = request.app[SETTINGS].public_url
-    if public:
-        hosts.add(urlsplit(public).netloc.lower())
+    if settings.public_url:
+        hosts.add(urlsplit(settings.public_url).netloc.lower())
+    peer = _ip(request.remote or "")
+    if peer is not None and _trusted(peer, settings.proxy_networks):
+        hosts.update(h.strip().lower() for h in request.headers.getall("X-Forwarded-Host", []))
     return urlsplit(origin).netloc.lower() in hosts
 
 
