@@ -16,7 +16,7 @@ import os
 import random
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.store.outbox import OutboxStore, OutMessage
 
@@ -120,28 +120,51 @@ class Sender:
         self._wake.clear()
 
     async def _deliver_all(self, batch: list[tuple[str, OutMessage]]) -> None:
-        """One task per address, each in stream order; addresses in parallel."""
-        lanes: dict[tuple[str, str], list[tuple[str, OutMessage]]] = {}
+        """One task per person, each in stream order; people in parallel. In the staff chat
+        the order that matters is each ticket's, so each ticket is a lane there."""
+        lanes: dict[tuple[str, str, str | None], list[tuple[str, OutMessage]]] = {}
         for entry, message in batch:
-            lanes.setdefault((message.channel, message.address), []).append((entry, message))
+            ticket = message.ticket if message.channel == "staff" else None
+            lane_key = (message.channel, message.address, ticket)
+            lanes.setdefault(lane_key, []).append((entry, message))
         limit = asyncio.Semaphore(self.config.parallel)
 
         async def lane(items: list[tuple[str, OutMessage]]) -> None:
             async with limit:
-                for entry, message in items:
-                    await self._deliver(entry, message)
+                for group in _coalesce(items):
+                    try:
+                        await self._deliver(group)
+                    except _StillFailing:
+                        return  # the rest of this person's messages wait behind it, in order
 
         await asyncio.gather(*(lane(items) for items in lanes.values()))
 
-    async def _deliver(self, entry: str, message: OutMessage) -> None:
-        if await self.store.is_done(message):
-            await self.store.drop(entry)  # delivered before a crash, not yet acknowledged
+    async def _deliver(self, group: list[tuple[str, OutMessage]]) -> None:
+        """Deliver one message, or several of one ticket's as one post (see `_coalesce`)."""
+        pending = [(e, m) for e, m in group if not await self.store.is_done(m)]
+        for e, m in group:
+            if (e, m) not in pending:
+                await self.store.drop(e)  # delivered before a crash, not yet acknowledged
+        if not pending:
             return
+        if len(pending) > 1:
+            merged = replace(pending[0][1], text="\n".join(m.text for _, m in pending))
+            ok = await self._deliver_one(pending[0][0], merged)
+            for e, m in pending[1:]:
+                if ok:
+                    await self.store.done(e, m)
+                else:
+                    await self.store.drop(e)
+            return
+        await self._deliver_one(*pending[0])
+
+    async def _deliver_one(self, entry: str, message: OutMessage) -> bool:
+        """True once delivered (or found delivered); False when given up for good."""
         deliver = self.channels.get(message.channel)
         if deliver is None:
             await self.store.dead(entry, message, f"no channel {message.channel!r} here")
             log.error("outbox: no channel %r to deliver with; dropped", message.channel)
-            return
+            return False
         if await self.store.begun(message):
             # A sender died while this was on its way. Where the provider can tell (Twilio
             # lists sent messages) ask it; elsewhere (Telegram) send again: a rare repeat
@@ -149,7 +172,7 @@ class Sender:
             check = self.checks.get(message.channel)
             if check is not None and await check(message):
                 await self.store.done(entry, message)
-                return
+                return True
         await self.store.begin(message)
         reason = ""
         for attempt in range(1, self.config.attempts + 1):
@@ -158,7 +181,7 @@ class Sender:
             except GiveUp as exc:
                 await self.store.dead(entry, message, str(exc))
                 log.warning("outbox: %s message given up: %s", message.channel, exc)
-                return
+                return False
             except Retry as exc:
                 reason = str(exc)
                 self.retries += 1
@@ -167,6 +190,33 @@ class Sender:
                 continue
             await self.store.done(entry, message)
             self.sent += 1
-            return
+            return True
         # Not given up for good: left unacknowledged, the next round (or leader) tries again.
         log.error("outbox: %s message still failing (%s); will try again", message.channel, reason)
+        raise _StillFailing
+
+
+class _StillFailing(Exception):
+    """Ends this round: the entry stays unacknowledged, and so do the ones after it."""
+
+
+COALESCED = ("person",)
+"""Kinds merged into one post when several of one ticket wait: a group takes only about 20
+bot messages a minute, and a person in trouble often sends many short ones."""
+
+
+def _coalesce(items: list[tuple[str, OutMessage]]) -> list[list[tuple[str, OutMessage]]]:
+    groups: list[list[tuple[str, OutMessage]]] = []
+    for entry, message in items:
+        last = groups[-1][-1][1] if groups else None
+        if (
+            last is not None
+            and message.kind in COALESCED
+            and last.kind == message.kind
+            and last.ticket == message.ticket
+            and sum(len(m.text) for _, m in groups[-1]) + len(message.text) < 3500
+        ):
+            groups[-1].append((entry, message))
+        else:
+            groups.append([(entry, message)])
+    return groups

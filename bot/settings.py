@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", validation_alias=_env("SAFAR_LOG_LEVEL")
     )
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("SAFAR_LOG_FORMAT"))
+    """text: one line per event for a terminal; json: one JSON object per line for collectors."""
+    shutdown_grace: float = Field(
+        10.0, ge=0, le=300, validation_alias=_env("SAFAR_SHUTDOWN_GRACE")
+    )
+    """Seconds a SIGTERM leaves the requests, turns and outbox sends in progress to finish."""
     redis_prefix: str = Field(
         "safar", pattern=r"^[A-Za-z0-9_.-]{1,40}$", validation_alias=_env("SAFAR_REDIS_PREFIX")
     )
@@ -90,6 +96,8 @@ class Settings(BaseSettings):
         "https://api.telegram.org", validation_alias=_env("TELEGRAM_API_URL")
     )
 
+    telegram_max_rate: float = Field(30.0, ge=0, le=30, validation_alias=_env("TELEGRAM_MAX_RATE"))
+    """Messages a second to Telegram over all chats; 0 = no limit, for loopback benchmarks."""
     telegram_operator_chat_id: int | None = Field(
         None, validation_alias=_env("TELEGRAM_OPERATOR_CHAT_ID")
     )

@@ -84,3 +84,28 @@ async def test_the_sender_retries_keeps_order_and_records_what_it_gives_up(
     assert await box.depth() == 0
     dead = await redis.lrange(f"{prefix}:outbox:dead", 0, -1)
     assert len(dead) == 1 and b"husband" not in dead[0]  # the reason, never the text
+
+
+async def test_a_backlog_of_one_persons_messages_reaches_the_operators_as_one_post(
+    redis: Redis, prefix: str
+) -> None:
+    """A group takes ~20 bot posts a minute: what one person sent meanwhile goes as one."""
+    box = OutboxStore(redis, prefix=prefix)
+    sender = Sender(box, SenderConfig(block_ms=50))
+    posts: list[str] = []
+
+    async def deliver(message: OutMessage) -> None:
+        posts.append(message.text)
+
+    sender.register("staff", deliver)
+    staff = [OutMessage("staff", "-100", t, kind="person", ticket="7") for t in ("a", "b", "c")]
+    other = OutMessage("staff", "-100", "x", kind="person", ticket="8")
+    await box.add(*staff, other)
+    sender.start()
+    deadline = time.monotonic() + 5
+    while len(posts) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    await sender.stop()
+    assert posts == ["a\nb\nc", "x"]
+    assert await box.depth() == 0
+    assert all([await box.is_done(m) for m in staff])

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -67,6 +66,7 @@ from bot.channels.telegram.render import (
     render,
     screen_token,
 )
+from bot.channels.telegram.replicas import PollingLease, webhook_secret_for
 from bot.channels.telegram.staff import StaffDesk
 from bot.channels.telegram.texts import COMMAND_NAMES, Texts, guess_language
 from bot.conversations import ContentHolder, Conversations
@@ -131,6 +131,7 @@ class TelegramConfig:
             api_url=settings.telegram_api_url.rstrip("/"),
             webhook_url=url,
             webhook_secret=settings.telegram_webhook_secret,
+            max_rate=settings.telegram_max_rate,
             operator_chat_id=settings.telegram_operator_chat_id,
             operator_ids=frozenset(settings.telegram_operator_ids),
         )
@@ -145,8 +146,11 @@ class TelegramChannel:
         self.config = config
         self.content = content
         self.texts = Texts(content)
-        self.secret = config.webhook_secret or secrets.token_urlsafe(32)
-        """Sent to Telegram with setWebhook; Telegram echoes it on every webhook call."""
+        self.secret = config.webhook_secret or webhook_secret_for(config.token)
+        """Sent to Telegram with setWebhook; Telegram echoes it on every webhook call. The same
+        on every replica (bot/channels/telegram/replicas.py)."""
+        self.poll_lease: PollingLease | None = None
+        """Set in polling mode with Redis: one poller per bot across processes."""
         self.application: TelegramApp = self._build()
         self.ready = asyncio.Event()
         self.failure: str | None = None
@@ -227,6 +231,8 @@ class TelegramChannel:
             await self.application.start()
             if self.config.webhook_url:
                 await self._retry("set the webhook", self._set_webhook)
+            elif not await self._poll_alone():
+                return  # another process polls this bot: logged, this channel stays off
             else:
                 await self._retry("start polling", self._start_polling)
         except InvalidToken:
@@ -262,6 +268,24 @@ class TelegramChannel:
             drop_pending_updates=False,
             error_callback=self._polling_error,
         )
+
+    async def _poll_alone(self) -> bool:
+        lease = self.poll_lease
+        if lease is None:
+            return True
+        holder = await lease.take()
+        if holder is not None:
+            self.failure = f"polling refused: process {holder} polls this bot already"
+            return False
+        lease.keep(on_lost=self._polling_lost)
+        return True
+
+    async def _polling_lost(self, holder: str) -> None:
+        self.failure = f"polling stopped: process {holder} took over polling this bot"
+        self.ready.clear()
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
 
     def _polling_error(self, exc: TelegramError) -> None:
         # PTB retries by itself; its default logs a full traceback every time
@@ -317,6 +341,8 @@ class TelegramChannel:
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
+        if self.poll_lease is not None:
+            await self.poll_lease.release()  # another process may poll at once
         if app.running:
             await app.stop()
         await app.shutdown()
