@@ -4,9 +4,13 @@ errors fail, warnings do not, and tools can read the same findings as JSON."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
@@ -183,3 +187,40 @@ def test_the_summary_counts_warnings_by_kind() -> None:
 def test_the_shipped_content_has_no_errors() -> None:
     result = check_content(REPO_ROOT, sms_budget=3)
     assert result.errors == [], "\n".join(str(p) for p in result.errors)
+
+
+def test_the_pre_commit_hook_stops_a_commit_with_a_broken_menu(tmp_path: Path) -> None:
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "pre-commit").exists() or shutil.which("git") is None:
+        pytest.skip("pre-commit (make setup) or git is not installed")
+    root = make_root(tmp_path)
+    shutil.copy(REPO_ROOT / ".pre-commit-config.yaml", root)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-cache"),
+        "GIT_AUTHOR_NAME": "Staff",
+        "GIT_AUTHOR_EMAIL": "staff@example.org",
+        "GIT_COMMITTER_NAME": "Staff",
+        "GIT_COMMITTER_EMAIL": "staff@example.org",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            args, cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    assert run("git", "init", "-q").returncode == 0
+    assert run("pre-commit", "install").returncode == 0  # what a staff member does once
+    run("git", "add", "-A")
+    assert run("git", "commit", "-q", "-m", "content as it is").returncode == 0
+
+    edit(root / "dialogs" / "main.yaml", "goto: documents", "goto: documets")
+    run("git", "add", "dialogs/main.yaml")
+    stopped = run("git", "commit", "-q", "-m", "a typo")
+
+    assert stopped.returncode != 0
+    assert (
+        "dialogs/main.yaml:7: node 'main', option 1: goto 'documets' is not a known node "
+        "(did you mean 'documents'?)"
+    ) in stopped.stdout + stopped.stderr
