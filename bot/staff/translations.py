@@ -249,7 +249,7 @@ def states(text: Text, source: str, records: dict[str, dict[str, Any]]) -> dict[
         record = records.get(lang) or {}
         if not text.values.get(lang):
             out[lang] = "missing"
-        elif lang in text.fuzzy or (record and record.get("source") != src):
+        elif lang in text.fuzzy or record.get("source", src) != src:
             out[lang] = "changed since translated"
         elif record.get("reviewed"):
             out[lang] = "reviewed"
@@ -436,7 +436,11 @@ def plan(root: Path, sheet: Path) -> Plan:
                     "change was not imported: ask a developer to change it in bot/"
                 )
                 continue
-            if digest(text.values.get(lang, "")) != exported:
+            now = digest(text.values.get(lang, ""))
+            if now == digest(cell):
+                continue  # already in the file: this sheet was imported before
+            imported = (result.status.get(tid, {}).get(lang) or {}).get("imported")
+            if now not in (exported, imported):
                 result.problems.append(
                     f"{where}: {text.id} ({lang}) was also changed in the files since the "
                     "export, so it was not overwritten: export again and redo this cell"
@@ -456,10 +460,12 @@ def plan(root: Path, sheet: Path) -> Plan:
                 continue
             result.changes.append(Change(text, lang, cell))
             changed.add(lang)
+            record = result.status.setdefault(tid, {})
+            # what this import wrote, so a corrected copy of the same sheet can be imported again
+            record[lang] = {"imported": digest(cell)}
             if lang != source:
-                record = result.status.setdefault(tid, {})
-                record[lang] = {"source": src_hash}
-                result.status_changed = True
+                record[lang]["source"] = src_hash
+            result.status_changed = True
         _plan_reviews(result, text, cells, source, src_hash, changed)
     return result
 

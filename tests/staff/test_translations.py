@@ -318,3 +318,23 @@ def test_a_translation_that_breaks_the_content_fails_the_import(tmp_path: Path, 
     assert result.exit_code == 1
     assert "knowledge/registration.yaml:" in result.output
     assert "bad placeholder" in result.output
+
+    # the translator fixes the cell in the same file, staff import it again
+    translate(
+        sheet, "knowledge/registration.yaml:*.text", "Русский (ru)", "Регистрация. {hotline}"
+    )
+    again = runner.invoke(main, ["translations", "import", str(sheet)])
+    assert again.exit_code == 0, again.output
+    assert load_content(root).errors == []
+
+
+def test_importing_the_same_sheet_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
+    root = minimal(tmp_path)
+    sheet = tmp_path / "texts.xlsx"
+    export(root, sheet)
+    translate(sheet, LABEL, "Русский (ru)", "Документы и разрешения")
+    assert import_(root, sheet) == ([f"{LABEL} (ru)"], [])
+    after_first = snapshot(root)
+
+    assert import_(root, sheet) == ([], [])
+    assert snapshot(root) == after_first
