@@ -8,7 +8,9 @@ Prints, for the shipped knowledge base and for a synthetic one made from it: ind
 queries per second, p50/p99 latency (first sight of each question; "warm q/s" once the per-word
 cache has seen them), top-1 accuracy on the evaluation questions, and the process's peak memory
 (resident set size) right after each row: the process only grows, so a row's figure includes
-everything before it.
+everything before it. Then the ratios to rank-bm25 in the same run and the targets of issues 9
+and 12: p99 <= 2 ms on the shipped articles and <= 10 ms at 10,000, at 10,000 a p50 at least 50x
+faster than rank-bm25's, and an index build <= 5 s.
 The baseline is rank-bm25's BM25Okapi over the same articles, words split on spaces and
 lowercased: what one gets without folding, stemming, typo matching or calibration.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import re
 import resource
@@ -24,7 +27,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
@@ -37,7 +40,12 @@ from bot.settings import REPO_ROOT
 QUESTION_FILES = (
     REPO_ROOT.parent / "shared" / "eval" / "dev.yaml",
     REPO_ROOT / "tests" / "search" / "questions.yaml",
+    REPO_ROOT / "tests" / "search" / "questions-2.yaml",
 )
+P99_SHIPPED = 0.002
+P99_LARGE = 0.010
+P50_RATIO = 50.0
+BUILD_LARGE = 5.0
 WORD = re.compile(r"\w+")
 
 
@@ -140,7 +148,18 @@ def accuracy(top: Callable[[str], str | None], qs: Sequence[dict[str, Any]]) -> 
     return f"{hits / len(scoped):6.1%}" if scoped else "  n/a"
 
 
-def run(name: str, articles: Mapping[str, Article], qs: list[dict[str, Any]], rounds: int) -> None:
+@dataclass
+class Row:
+    """One knowledge base's figures: ours and the baseline's, in seconds."""
+
+    build: float
+    p50: float
+    p99: float
+    base_build: float
+    base_p50: float
+
+
+def run(name: str, articles: Mapping[str, Article], qs: list[dict[str, Any]], rounds: int) -> Row:
     texts = [str(q["q"]) for q in qs]
     print(f"\n== {name}: {len(articles)} articles, {len(texts)} questions")
     print(
@@ -167,6 +186,44 @@ def run(name: str, articles: Mapping[str, Article], qs: list[dict[str, Any]], ro
         f"{pct(base_lat, 50) * 1000:6.2f}ms {pct(base_lat, 99) * 1000:6.2f}ms "
         f"{'':>9} {accuracy(base.top, qs)} {peak_mb():7.0f}MB"
     )
+    row = Row(build, pct(cold, 50), pct(cold, 99), base_build, pct(base_lat, 50))
+    print(
+        f"{'ratio':10} {row.base_build / row.build:8.2f}x {'':>8} "
+        f"{row.base_p50 / row.p50:7.1f}x   (rank-bm25 / safar: build time, p50)"
+    )
+    return row
+
+
+def targets(shipped: Row, large: Row | None, size: int) -> list[str]:
+    """Each target of issues 9 and 12 with its figure and whether it holds."""
+    checks = [
+        (
+            f"p99 on the shipped articles {shipped.p99 * 1000:.2f} ms",
+            shipped.p99 <= P99_SHIPPED,
+            "<= 2 ms",
+        )
+    ]
+    if large is not None:
+        checks += [
+            (
+                f"p99 at {size} articles {large.p99 * 1000:.2f} ms",
+                large.p99 <= P99_LARGE,
+                "<= 10 ms",
+            ),
+            (
+                f"p50 at {size} articles {large.base_p50 / large.p50:.1f}x faster than rank-bm25",
+                large.base_p50 / large.p50 >= P50_RATIO,
+                ">= 50x",
+            ),
+            (
+                f"index build at {size} articles {large.build:.2f} s",
+                large.build <= BUILD_LARGE,
+                "<= 5 s",
+            ),
+        ]
+    return [
+        f"{'met   ' if ok else 'MISSED'} {what} (target {target})" for what, ok, target in checks
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -177,10 +234,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     content = require_content(REPO_ROOT)
     qs = questions()
     print(f"python {sys.version.split()[0]}; top-1 = share of in-scope questions answered right")
-    run("shipped knowledge base", content.articles, qs, args.rounds)
+    print(f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    shipped = run("shipped knowledge base", content.articles, qs, args.rounds)
+    large = None
     if args.size:
         big = synthetic(content.articles, args.size)
-        run(f"synthetic, made from the {len(content.articles)} real ones", big, qs, 1)
+        large = run(f"synthetic, made from the {len(content.articles)} real ones", big, qs, 1)
+    print("\n== targets (issues 9 and 12)")
+    for line in targets(shipped, large, args.size):
+        print(line)
+    print(f"load average after the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,9 @@ SURE_MARGIN = 2.5
 """Log-odds between the best and the second language above which the guess counts as clear."""
 OWN_WORD = 4.0
 """Log-odds from which a word counts as Kyrgyz's or Tajik's own rather than Russian."""
+OWN_SHARE = 0.2
+"""The share of a message's known words that must be Kyrgyz's or Tajik's own to outvote Russian:
+one such word decides a short message, but a long Russian message may hold one by chance."""
 
 
 @dataclass(frozen=True)
@@ -144,14 +147,19 @@ class LanguageModel:
         """The language in `langs` with the most words far likelier in it than in Russian."""
         counts: Counter[str] = Counter()
         ru, ru_unseen = self._word_logp["ru"], self._word_unseen["ru"]
+        known = 0
         for key in keys:
             if key not in self._word_vocab or self._folder.is_place(key):
                 continue  # a city's Kyrgyz spelling (Ошто) says nothing about the message
+            known += 1
             base = ru.get(key, ru_unseen)
             for lang in langs:
                 if self._word_logp[lang].get(key, self._word_unseen[lang]) - base >= OWN_WORD:
                     counts[lang] += 1
-        return counts.most_common(1)[0][0] if counts else None
+        if not counts:
+            return None
+        lang, count = counts.most_common(1)[0]
+        return lang if count >= OWN_SHARE * known else None
 
 
 def _trigrams(key: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,86 @@ def test_an_edited_data_file_is_read_again_on_the_next_build() -> None:
     fold._LOADED.clear()
     fold._LOADED[(stamp[0] - 1, stamp[1])] = first  # as if the file had been saved since
     assert default_folder() is not first
+
+
+# -- digits for letters, small talk and senses, as data (issue 9) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("4to delat", "что делать"),  # Russian: 4 = ч
+        ("kan4a", "канча"),  # Kyrgyz
+        ("i6ke baruu", "ишке баруу"),  # 6 = ш
+        ("gor9chei linii", "горячей линии"),  # 9 = я
+        ("4i kor kunam", "чи кор кунам"),  # Tajik
+    ],
+)
+def test_a_digit_typed_for_a_letter_reads_as_the_letter(
+    folder: Folder, typed: str, meant: str
+) -> None:
+    assert folder.query_keys(typed) == folder.keys(meant)
+
+
+def test_numbers_stay_numbers_and_english_digit_words_are_words(folder: Folder) -> None:
+    # a number is never read as letters, and a digit no language lists still splits a word
+    assert folder.query_keys("15 дней, 2023-жылы, +7 495") == folder.keys("дней жылы")
+    assert folder.query_keys("leaving b4 monday") == folder.keys("leaving before monday")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Салам, кандайсыз?", "greeting"),
+        ("Салом бародар, корҳо нағз?", "greeting"),
+        ("privet kak dela", "greeting"),
+        ("Благодарю за помощь", "thanks"),
+        ("Рахмат сизге", "thanks"),
+        ("tashakkur ako", "thanks"),
+        ("Ден соолугуңуз чың болсун", "wish"),
+        ("Иди шумо муборак", "wish"),
+        ("have a nice day", "wish"),
+        ("Кош болуңуз", "bye"),
+        ("Худо ҳофиз", "bye"),
+        ("see you later", "bye"),
+    ],
+)
+def test_small_talk_is_recognised_by_its_kind(folder: Folder, text: str, kind: str) -> None:
+    assert folder.smalltalk(folder.query_keys(text)) == kind
+
+
+def test_a_question_after_a_greeting_is_not_small_talk(folder: Folder) -> None:
+    assert folder.smalltalk(folder.query_keys("Салам, паспортумду жоготуп алдым")) is None
+    assert folder.smalltalk(folder.query_keys("Спасибо, а как оплатить патент?")) is None
+    # "помощь" alone is a topic word, not a thank-you
+    assert folder.smalltalk(folder.query_keys("нужна помощь")) is None
+
+
+def test_words_that_mean_another_subject_together_are_read_as_it(folder: Folder) -> None:
+    keys, offtopic = folder.read_senses(folder.content(folder.query_keys("Курс доллара какой")))
+    assert offtopic == 2 and "kurs" not in keys
+    keys, offtopic = folder.read_senses(folder.content(folder.query_keys("полис ДМС где купить")))
+    assert offtopic == 0 and "strahovka" in keys
+    # alone, the same word keeps its ordinary reading
+    keys, offtopic = folder.read_senses(folder.content(folder.query_keys("онлайн курс")))
+    assert offtopic == 0 and "kurs" in keys
+    assert folder.is_offtopic("pogoda") and not folder.is_offtopic("patent")
+
+
+def test_a_slang_word_finds_its_synonym_in_other_forms_too(folder: Folder) -> None:
+    # ксива is in the data; ксиву reaches it through the stem
+    assert folder.synonyms.get(folder.stem(folder.fold("ксиву"), "ru"))
+
+
+def test_a_broken_digits_or_senses_file_names_itself(tmp_path: Path) -> None:
+    from bot.search import fold
+
+    digits = tmp_path / "digits.yaml"
+    digits.write_text("ru:\n  letters: {x: ч}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=re.escape("ru > letters: keys must be digits")):
+        Folder.from_files(digits=digits)
+    senses = tmp_path / "senses.yaml"
+    senses.write_text("- {words: [курс]}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=re.escape("senses.yaml: sense 1 needs")):
+        Folder.from_files(senses=senses)
+    assert fold.SENSES_FILE.exists()

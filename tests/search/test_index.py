@@ -189,3 +189,68 @@ def test_not_sure_still_suggests_the_closest_topics(index: SearchIndex) -> None:
     # a vague message: the engine offers these as "maybe one of these topics helps"
     result = index.search("документы")
     assert result.matches
+
+
+# -- long messages, honest declines and small talk (issue 9) --------------------------------
+
+
+def test_a_long_message_is_as_sure_as_its_question_alone(index: SearchIndex) -> None:
+    question = "Как узнать, нет ли у меня запрета на въезд в Россию?"
+    story = (
+        "Добрый день! В прошлом году у меня были два штрафа, я их не оплатил и уехал домой. "
+        f"Сейчас хочу вернуться на работу. {question} Боюсь, что развернут на границе, а билет "
+        "уже куплен. Заранее спасибо."
+    )
+    alone, long = index.search(question), index.search(story)
+    assert alone.answer == long.answer == "entry-ban"
+    assert long.matches[0].score >= 0.9 * alone.matches[0].score
+
+
+def test_the_question_decides_over_the_story_around_it(index: SearchIndex) -> None:
+    # the first sentence is about EAEU rights; the question is about the pension
+    text = (
+        "Здравствуйте. Я гражданин Кыргызстана, работаю в России официально уже двенадцать лет. "
+        "Засчитается ли мой стаж в России для пенсии дома? Спасибо большое."
+    )
+    assert index.search(text).answer == "pension"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Хочу взять автокредит на машину, какой банк лучше?",  # "банк" alone must not win
+        "Курс доллара на сегодня какой?",  # not the online course of legal-jobs-abroad
+        "Какой счёт в матче Спартак Зенит?",
+        "Ҳисоби бозии футбол чанд шуд?",
+        "best bank for a car loan",
+        "what day is it today",
+    ],
+)
+def test_one_leftover_word_does_not_win_an_article(index: SearchIndex, text: str) -> None:
+    result = index.search(text)
+    assert result.answer is None and result.smalltalk is None
+
+
+def test_small_talk_gets_its_kind_and_no_article(index: SearchIndex) -> None:
+    assert index.search("Салам, кандайсыз?").smalltalk == "greeting"
+    assert index.search("Спасибо вам огромное, вы очень помогли").smalltalk == "thanks"
+    assert index.search("Иди шумо муборак").smalltalk == "wish"
+    assert index.search("goodbye").smalltalk == "bye"
+    for text in ("Благодарю за помощь", "Раҳмат, бисёр кӯмак кардед"):
+        result = index.search(text)
+        assert (result.answer, result.smalltalk) == (None, "thanks")
+    # a question after a greeting is a question
+    result = index.search("Салам! Паспортумду жоготуп алдым")
+    assert (result.answer, result.smalltalk) == ("lost-documents", None)
+
+
+def test_words_that_mean_two_things_are_read_by_their_neighbours(index: SearchIndex) -> None:
+    assert index.search("Сафорати Тоҷикистон дар Маскав куҷост?").answer == "consulate"
+    assert index.search("Где купить полис ДМС и сколько он стоит?").answer == "health-care"
+    assert index.search("Полис маро дар кӯча дошт ва ба шӯъба бурд").answer == "police-detention"
+
+
+def test_slang_and_digits_for_letters_find_the_article(index: SearchIndex) -> None:
+    assert index.search("регу не делают, хозяин хаты против").answer == "registration"
+    assert index.search("koreyaga i6ke baruu u4un kaida kairylam").answer == "legal-jobs-abroad"
+    assert index.search("nomer gor9chei linii dlya migrantov").answer == "hotline"
