@@ -109,13 +109,23 @@ async def run(
                 )
 
         await asyncio.gather(*(person(i, p) for i, p in enumerate(phones)))
-        while len([s for s in staff.posts() if s.text.startswith("pe ")]) < want:
+
+        def relayed() -> list[tuple[str, float]]:
+            """Each line the operators saw (several may share one post), with when."""
+            return [
+                (line, post.at)
+                for post in staff.posts()
+                for line in post.text.split("\n")
+                if line.startswith("pe ")
+            ]
+
+        while len(relayed()) < want:
             await asyncio.sleep(0.01)
             if time.monotonic() - start > 120:
                 raise TimeoutError("person messages not all relayed")
         in_elapsed = time.monotonic() - start
-        lat_in = [s.at - posted[s.text] for s in staff.posts() if s.text in posted]
-        dupes = want - len({s.text for s in staff.posts() if s.text.startswith("pe ")})
+        lat_in = [at - posted[line] for line, at in relayed() if line in posted]
+        dupes = len(relayed()) - len({line for line, _ in relayed()})
         return (
             f"| {processes} | {want / out_elapsed:.0f} | {pct(lat_out, 0.5):.1f} | "
             f"{pct(lat_out, 0.99):.1f} | {want / in_elapsed:.0f} | {pct(lat_in, 0.5):.1f} | "

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot import lifecycle, metrics
 from bot.channels import sms as sms_channel
 from bot.channels import telegram as telegram_channel
 from bot.channels import web as web_channel
@@ -23,7 +24,6 @@ from bot.outbox import Sender
 from bot.privacy import quiet_bad_requests, use_secret
 from bot.settings import Settings
 from bot.store.embedded import EmbeddedRedis
-from bot.store.outbox import OutboxStore
 from bot.store.redis import RedisStore, connect
 from bot.store.stats import Stats
 from bot.store.tickets import TicketStore
@@ -46,7 +46,11 @@ def create_app(settings: Settings, content: ContentHolder | None = None) -> web.
     """Build the app; content is checked here, so broken content stops the start, loudly."""
     app = web.Application(
         client_max_size=MAX_BODY,
-        middlewares=[guard(settings.client_timeout, settings.redis_budget)],
+        middlewares=[
+            lifecycle.middleware,  # outermost: counts every request, refuses turns when stopping
+            metrics.timing,
+            guard(settings.client_timeout, settings.redis_budget),
+        ],
     )
     app.on_response_prepare.append(security_headers)
     hide_server_version()
@@ -56,6 +60,8 @@ def create_app(settings: Settings, content: ContentHolder | None = None) -> web.
     app[STARTED] = time.time()
     app[CHANNELS] = []
     app.cleanup_ctx.append(_redis_ctx)
+    lifecycle.setup(app)
+    metrics.setup(app)
     app.router.add_get("/healthz", healthz)
     web_channel.setup(app)
     if settings.telegram_bot_token:
@@ -63,6 +69,7 @@ def create_app(settings: Settings, content: ContentHolder | None = None) -> web.
     if settings.twilio_auth_token:
         sms_channel.setup(app)
     app.cleanup_ctx.append(_sender_ctx)  # last: starts after every channel, stops first
+    app.on_startup.append(lifecycle.mark_started)  # runs after every cleanup context
     if settings.staff_token:  # off unless set: the staff routes then do not exist (404)
         from bot.staff import pages as staff_pages
 
@@ -108,7 +115,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
 def _handoffs(app: web.Application, redis: Redis, store: RedisStore) -> None:
     """Tickets and the outbox, when operators are configured (TELEGRAM_OPERATOR_CHAT_ID)."""
     settings = app[SETTINGS]
-    outbox = OutboxStore(redis, prefix=store.prefix)
+    outbox = store.outbox
     app[SENDER] = Sender(outbox)
     if not settings.handoff_on:
         return
@@ -138,7 +145,7 @@ async def _sender_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await sender.stop()
+        await sender.stop(grace=app[lifecycle.LIFECYCLE].remaining(default=5.0))
 
 
 async def healthz(request: web.Request) -> web.Response:

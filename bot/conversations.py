@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -24,11 +24,14 @@ from redis.exceptions import RedisError
 from bot.content.load import Content, LoadResult, load_content
 from bot.content.problems import ContentError, Problem
 from bot.engine import Engine, Inbound, Session, Turn
+from bot.engine.types import Effects
 from bot.store.base import SessionKey, Store
+from bot.store.outbox import OutMessage
 from bot.store.stats import Stats
 
 if TYPE_CHECKING:
     from bot.handoff import Handoffs
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +186,8 @@ class Conversations:
         """Counters for `safar report`; channels call stats.record_sms, tickets record_handoff."""
         self.handoffs: Handoffs | None = None
         """Set when operators are configured: tickets, relays, callbacks."""
+        self.metrics: Metrics | None = None
+        """/metrics: counts and times every turn (bot/metrics.py)."""
         self.clock: Callable[[], float] = time.time
         """The engine's "now" (office hours); tests move it."""
         self._locks: weakref.WeakValueDictionary[SessionKey, asyncio.Lock] = (
@@ -190,6 +195,32 @@ class Conversations:
         )
 
     async def handle(self, key: SessionKey, inbound: Inbound) -> Turn:
+        turn, _ = await self._handle(key, inbound)
+        assert turn is not None
+        return turn
+
+    async def handle_and_send(
+        self,
+        key: SessionKey,
+        inbound: Inbound,
+        send: Callable[[Turn], Sequence[OutMessage]],
+        marker: tuple[str, int],
+    ) -> tuple[Turn | None, bool]:
+        """The turn, with its replies (`send` renders them) queued on the durable outbox in
+        the same transaction as the session and the once-`marker` of the update that caused
+        it: a redelivered update is then answered exactly once, and a reply that failed is
+        retried, not lost. Returns (None, True) for a repeat, (turn, False) when the store is
+        down and the caller must send the replies itself."""
+        return await self._handle(key, inbound, send, marker)
+
+    async def _handle(
+        self,
+        key: SessionKey,
+        inbound: Inbound,
+        send: Callable[[Turn], Sequence[OutMessage]] | None = None,
+        marker: tuple[str, int] | None = None,
+    ) -> tuple[Turn | None, bool]:
+        started = time.perf_counter()
         engine = self.content.current.engine  # one snapshot for the whole turn
         if self.handoffs is not None:
             inbound = self.handoffs.inbound(key, inbound)
@@ -200,12 +231,26 @@ class Conversations:
             turn = engine.handle(session, inbound, now)
             return (None if turn.effects.forget else turn.session), turn
 
+        def emit(turn: Turn) -> tuple[Sequence[OutMessage], bool]:
+            """Plain turns are queued and marked in the transaction; a turn with effects
+            (a ticket, a relay, forget) is queued after those are done."""
+            if send is None or turn.effects != Effects():
+                return (), False
+            return send(turn), True
+
+        queued = False
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:  # one person's messages in arrival order, within this process
             try:
-                turn = await self.store.update(key, step)
+                if send is None:
+                    turn: Turn | None = await self.store.update(key, step)
+                else:
+                    turn = await self.store.update_and_send(key, step, emit, marker)
+                    if turn is None:
+                        return None, True
+                    queued = True
             except (RedisError, OSError) as exc:
                 # Without the store we still answer: a clear question gets its article, anything
                 # else the language menu. Nothing is saved, nothing is lost but the menu position.
@@ -214,9 +259,16 @@ class Conversations:
                 )
                 turn = engine.handle(Session(), replace(inbound, handoff=False), now)
             else:
+                assert turn is not None
+                sent_already = send is not None and turn.effects == Effects()
                 if self.handoffs is not None:
                     # inside the lock: a relay is queued before the person's next message is read
                     turn = await self.handoffs.after_turn(key, inbound, turn)
+                if send is not None and marker is not None and not sent_already:
+                    await self.store.queue(send(turn))
+                    await self.store.mark(None if turn.effects.forget else key, marker)
         if self.stats is not None:  # counts only, no user id; never raises
             await self.stats.record_turn(key.channel, inbound, turn)
-        return turn
+        if self.metrics is not None:  # in memory, never raises
+            self.metrics.turn(key.channel, inbound, turn, time.perf_counter() - started)
+        return turn, queued

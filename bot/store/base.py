@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from bot.engine.types import Session
+
+if TYPE_CHECKING:
+    from bot.store.outbox import OutMessage
 
 T = TypeVar("T")
 
@@ -47,6 +50,22 @@ class Store(Protocol):
     ) -> T:
         """Apply `fn` atomically: concurrent updates of one session never lose a write.
         `fn` may run more than once, so it must be pure. Returning None deletes the session."""
+
+    async def update_and_send(
+        self,
+        key: SessionKey,
+        fn: Callable[[Session], tuple[Session | None, T]],
+        emit: Callable[[T], tuple[Sequence[OutMessage], bool]],
+        marker: tuple[str, int] | None = None,
+    ) -> T | None:
+        """`update`, queuing what `emit` makes of the result on the outbox in the same
+        transaction, with a once-`marker` (None: seen before, nothing done)."""
+
+    async def mark(self, owner: SessionKey | None, marker: tuple[str, int]) -> None:
+        """Set a once-marker after the fact (see `update_and_send`)."""
+
+    async def queue(self, messages: Sequence[OutMessage]) -> None:
+        """Put messages on the durable outbox."""
 
     async def once(
         self, namespace: str, item: str, ttl: int, owner: SessionKey | None = None

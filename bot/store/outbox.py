@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -87,6 +87,17 @@ class OutboxStore:
         self._lease = redis.register_script(_LEASE)
         self._throttle = redis.register_script(_THROTTLE)
         self._group_ready = False
+
+    async def ready(self) -> None:
+        """Make sure the stream and its consumer group exist (before a transaction uses it)."""
+        await self._group()
+
+    def queue(self, pipe: Any, messages: Sequence[OutMessage]) -> None:
+        """Add `messages` inside someone's MULTI (see RedisStore.update_and_send)."""
+        for message in messages:
+            pipe.xadd(self.stream, {"m": message.to_json()})
+        if messages:
+            pipe.expire(self.stream, STREAM_TTL)
 
     async def _group(self) -> None:
         if self._group_ready:

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from bot import LANGUAGES
 from bot.engine.types import Session
 from bot.store.base import SessionKey
+from bot.store.outbox import OutboxStore, OutMessage
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,26 @@ def redis_budget(seconds: float) -> Iterator[Budget]:
         _BUDGET.reset(token)
 
 
+class RedisErrors:
+    """Redis calls that failed in this process (a timeout, a lost connection, an error reply),
+    for /metrics. A WATCH conflict is a retry of an optimistic transaction, not a failure."""
+
+    count = 0
+
+
 async def bounded(call: Awaitable[T]) -> T:
     """Await a Redis call within what is left of the request's budget; RedisTimeoutError (a
     RedisError, which every caller handles already) when it is used up."""
+    try:
+        return await _within_budget(call)
+    except WatchError:
+        raise
+    except (RedisError, OSError):
+        RedisErrors.count += 1
+        raise
+
+
+async def _within_budget(call: Awaitable[T]) -> T:
     budget = _BUDGET.get()
     left = budget.remaining() if budget is not None else None
     if left is None:
@@ -148,6 +166,8 @@ class RedisStore:
         self.prefs_ttl = prefs_ttl
         self.prefix = prefix
         self.secret = secret
+        self.outbox = OutboxStore(redis, prefix=prefix)
+        """Replies that go out after the turn (Telegram), queued in the turn's transaction."""
 
     @property
     def salt(self) -> str:
@@ -188,7 +208,8 @@ class RedisStore:
         """Keys made for this person outside the session (reply caches, update markers, rate
         counters): `delete` removes them with it, so a /forget leaves nothing behind."""
         own = self._own_key(key)
-        return [own, *[m.decode() for m in await self.redis.smembers(own)]]
+        members: set[bytes] = await self.redis.smembers(own)  # type: ignore[assignment]
+        return [own, *[m.decode() for m in members]]
 
     async def track(self, owner: SessionKey, redis_key: str, ttl: int) -> None:
         """Remember that `redis_key` is about `owner` (it expires by itself after `ttl`)."""
@@ -201,20 +222,74 @@ class RedisStore:
     async def update(
         self, key: SessionKey, fn: Callable[[Session], tuple[Session | None, T]]
     ) -> T:
+        done = await self._update(key, fn)
+        assert done is not None
+        return done[0]
+
+    async def update_and_send(
+        self,
+        key: SessionKey,
+        fn: Callable[[Session], tuple[Session | None, T]],
+        emit: Callable[[T], tuple[Sequence[OutMessage], bool]],
+        marker: tuple[str, int] | None = None,
+    ) -> T | None:
+        """`update`, and in the same transaction queue the messages `emit` makes of the
+        result on the outbox and, if `emit` says the turn is complete, set `marker` (name,
+        ttl): a crash can then leave the session moved with no reply queued, or the reverse,
+        never one without the other. None when `marker` was set already: a repeat."""
+        done = await self._update(key, fn, emit, marker)
+        return None if done is None else done[0]
+
+    async def mark(self, owner: SessionKey | None, marker: tuple[str, int]) -> None:
+        """Set a marker `update_and_send` left for later (its turn had more to do); without
+        `owner` (a person just forgotten) it is tied to nobody."""
+        name, ttl = marker
+        mkey = f"{self.prefix}:once:{name}"
+        await self.redis.set(mkey, 1, ex=ttl)
+        if owner is not None:
+            await self.track(owner, mkey, ttl)
+
+    async def queue(self, messages: Sequence[OutMessage]) -> None:
+        """Messages for the outbox outside a turn's transaction."""
+        await self.outbox.add(*messages)
+
+    async def _update(
+        self,
+        key: SessionKey,
+        fn: Callable[[Session], tuple[Session | None, T]],
+        emit: Callable[[T], tuple[Sequence[OutMessage], bool]] | None = None,
+        marker: tuple[str, int] | None = None,
+    ) -> tuple[T] | None:
         skey, pkey = self.keys_for(key)
+        mkey = f"{self.prefix}:once:{marker[0]}" if marker else None
+        if emit is not None:
+            await self.outbox.ready()
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(skey, pkey)
+                    watched = [skey, pkey] + ([mkey] if mkey else [])
+                    await pipe.watch(*watched)
+                    if mkey and await pipe.exists(mkey):
+                        await pipe.reset()  # type: ignore[no-untyped-call]
+                        return None
                     raw, prefs = await pipe.mget(skey, pkey)
                     new, result = fn(self._decode(raw, prefs)[0])
+                    messages, complete = emit(result) if emit else ((), False)
+                    owned = await self._owned(key) if new is None else []
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if new is None:
-                        pipe.delete(skey, pkey, *await self._owned(key))
+                        pipe.delete(skey, pkey, *owned)
                     else:
                         self._write(pipe, skey, pkey, new)
+                    self.outbox.queue(pipe, messages)
+                    if mkey and marker and complete:
+                        pipe.set(mkey, 1, ex=marker[1])
+                        if new is not None:
+                            own = self._own_key(key)
+                            pipe.sadd(own, mkey)
+                            pipe.expire(own, max(marker[1], self.session_ttl))
                     await pipe.execute()
-                    return result
+                    return (result,)
                 except WatchError:
                     continue  # someone wrote in between: run fn again on the new state
 

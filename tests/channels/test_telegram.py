@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -208,13 +209,13 @@ async def test_a_slow_answer_shows_typing_a_quick_one_does_not(
     await aida.replies()
     assert aida.chat.actions == []
 
-    handle = channel.conversations.handle
+    handle = channel.conversations.handle_and_send
 
-    async def slow(key: SessionKey, inbound: Inbound) -> Turn:
+    async def slow(key: SessionKey, inbound: Inbound, *args: Any) -> tuple[Turn | None, bool]:
         await asyncio.sleep(0.6)  # a busy Redis, a cold search index
-        return await handle(key, inbound)
+        return await handle(key, inbound, *args)
 
-    monkeypatch.setattr(channel.conversations, "handle", slow)
+    monkeypatch.setattr(channel.conversations, "handle_and_send", slow)
     await aida.send("Не выплатили зарплату, что делать?")
     await aida.replies()
     assert aida.chat.actions == ["typing"]

@@ -131,3 +131,21 @@ def test_a_webhook_url_without_a_path_gets_ours(settings: Settings) -> None:
     )
     proxied = bare.model_copy(update={"telegram_webhook_url": "https://example.org/tg/hook"})
     assert TelegramConfig.from_settings(proxied).webhook_url == "https://example.org/tg/hook"
+
+
+async def test_while_the_bot_api_fails_a_reply_waits_and_then_arrives_once(
+    safar: Safar, http: aiohttp.ClientSession
+) -> None:
+    """Telegram's servers answer 502 for a while: the reply is kept in the outbox and sent
+    once they recover; Telegram's repeat of the update is not answered a second time."""
+    aida = safar.api.person("Aida", language_code="ru")
+    safar.api.fail("sendMessage", code=502, description="Bad Gateway", times=3)
+    update = aida.text_update("/start")
+    status, _ = await post(http, safar, update, safar.channel.secret)
+    assert status == 200
+    [home] = await aida.replies(within=15)
+    assert home.rows
+    status, _ = await post(http, safar, update, safar.channel.secret)
+    assert status == 200
+    await aida.quiet(1.0)
+    assert len([c for c in safar.api.calls_to("sendMessage") if c.status == 200]) == 1

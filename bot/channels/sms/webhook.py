@@ -35,6 +35,7 @@ from bot.engine.types import Session
 from bot.outbox import GiveUp, Retry
 from bot.privacy import Burst, mask
 from bot.sms.render import Renderer, Script
+from bot.sms.segments import count
 from bot.store.base import Store
 from bot.store.outbox import OutMessage
 
@@ -261,6 +262,12 @@ class SmsChannel:
         except RedisError as exc:
             log.error("SMS %s not tracked for forget (%s)", sid, type(exc).__name__)
 
+    async def _count(self, body: str | None) -> None:
+        """Segments sent, for the report (what the SMS provider will bill)."""
+        stats = self._conversations.stats if self._conversations is not None else None
+        if body and stats is not None:
+            await stats.record_sms(count(body).segments)
+
     async def _remember(self, sid: str, reply: str) -> None:
         try:
             await self._state().remember(sid, reply)
@@ -270,7 +277,9 @@ class SmsChannel:
     async def _turn(self, phone: str, form: Mapping[str, str]) -> str | None:
         """The SMS body answering this message, or None for no answer at all."""
         try:
-            return await self._turn_unsafe(phone, form)
+            body = await self._turn_unsafe(phone, form)
+            await self._count(body)
+            return body
         except Exception:
             log.exception("SMS from %s: answering failed", mask(phone))
             task = asyncio.current_task()
@@ -361,7 +370,10 @@ class SmsChannel:
         session = await self._session(phone)
         lang = lang or session.lang
         body = self.renderer.text(text, lang, session.script or self.script)
-        return await self.outbound.send(phone, body)
+        sent = await self.outbound.send(phone, body)
+        if sent.ok:
+            await self._count(body)
+        return sent
 
     async def delivered(self, message: OutMessage) -> bool:
         """Did an attempt cut short by a crash reach Twilio? Asked before trying again."""
@@ -397,7 +409,10 @@ class SmsChannel:
         if self.outbound is None:
             log.error("SMS answer for %s was late and cannot be sent: no REST config", mask(phone))
             return None
-        return await self.outbound.send(phone, body)
+        sent = await self.outbound.send(phone, body)
+        if sent.ok:
+            await self._count(body)
+        return sent
 
     # -- delivery status -------------------------------------------------------------------
 

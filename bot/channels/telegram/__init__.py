@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.channels.telegram.channel import WEBHOOK_PATH, TelegramChannel, TelegramConfig
+from bot.channels.telegram.replicas import PollingLease
 
 __all__ = ["TELEGRAM", "WEBHOOK_PATH", "TelegramChannel", "TelegramConfig", "setup"]
 
@@ -40,7 +41,13 @@ async def _telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     from bot.app import CONVERSATIONS, SENDER, STORE
 
     channel = app[TELEGRAM]
-    channel.launch(app[CONVERSATIONS], app[STORE], app[SENDER].store.throttle)
+    store = app[STORE]
+    if not channel.config.webhook_url:  # Telegram allows one poller per bot
+        channel.poll_lease = PollingLease(
+            store.redis, prefix=store.prefix, token=channel.config.token
+        )
+    sender = app[SENDER]
+    channel.launch(app[CONVERSATIONS], app[STORE], sender.store.throttle, sender)
     try:
         yield
     finally:

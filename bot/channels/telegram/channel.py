@@ -72,7 +72,7 @@ from bot.channels.telegram.texts import COMMAND_NAMES, Texts, guess_language
 from bot.conversations import ContentHolder, Conversations
 from bot.engine import Inbound, Session, Turn
 from bot.engine.types import FORGET, LANG_MENU, Command
-from bot.outbox import GiveUp, Retry
+from bot.outbox import GiveUp, Retry, Sender
 from bot.privacy import Burst, mask
 from bot.settings import Settings
 from bot.store.base import SessionKey, Store
@@ -158,6 +158,8 @@ class TelegramChannel:
         self._conversations: Conversations | None = None
         self._store: Store | None = None
         self._task: asyncio.Task[None] | None = None
+        self.sender: Sender | None = None
+        """Delivers the outbox (replies, operators' words) when this process holds its lease."""
         self.staff: StaffDesk | None = None
         """The operators' side, when TELEGRAM_OPERATOR_CHAT_ID is set."""
         self._no_forum: set[int] = set()
@@ -212,13 +214,20 @@ class TelegramChannel:
     # -- lifecycle -----------------------------------------------------------------------
 
     def launch(
-        self, conversations: Conversations, store: Store, throttle: Throttle | None = None
+        self,
+        conversations: Conversations,
+        store: Store,
+        throttle: Throttle | None = None,
+        sender: Sender | None = None,
     ) -> None:
         """Connect in the background: a slow or unreachable Telegram never holds up the web
         chat or SMS, and the channel comes up by itself once Telegram answers. `throttle` is
         the rate shared by every process (Redis); without it only Telegram's 429s limit us."""
         self._conversations = conversations
         self._store = store
+        self.sender = sender
+        if sender is not None:
+            sender.register("telegram", self.deliver_person)
         if self.limiter is not None and throttle is not None:
             self.limiter.bind(throttle, lambda chat: store.pseudonym(_key(int(chat))))
         if conversations.handoffs is not None and conversations.handoffs.staff is not None:
@@ -380,16 +389,20 @@ class TelegramChannel:
     # -- handlers --------------------------------------------------------------------------
 
     async def _dedupe(self, update: Update, context: Context) -> None:
-        """Telegram repeats an update it thinks we missed: answer it once."""
+        """Telegram repeats an update it thinks we missed: answer it once.
+
+        A person's update is marked done in the very transaction that saves their session and
+        queues the reply (`_turn`), so a crash or a failed send before that means Telegram's
+        repeat is answered, and after it means the repeat is skipped. Other updates (groups,
+        the staff chat) are marked here, first."""
         if self._store is None:
             return
+        chat = update.effective_chat
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            return
         try:
-            chat = update.effective_chat
             first = await self._store.once(
-                f"tg-update:{self.bot.id}",
-                str(update.update_id),
-                DEDUPE_TTL,
-                owner=_key(chat.id) if chat and chat.type == ChatType.PRIVATE else None,
+                f"tg-update:{self.bot.id}", str(update.update_id), DEDUPE_TTL
             )
         except (RedisError, OSError):
             return  # without Redis, answering twice beats not answering
@@ -403,24 +416,23 @@ class TelegramChannel:
         name = word[1:].split("@", 1)[0].lower()
         arg = context.args[0].lower() if context.args else None
         inbound = Inbound(command=COMMANDS[name], arg=arg, lang_hint=_hint(update))
-        await self._deliver(chat_id, await self.conversations.handle(_key(chat_id), inbound))
+        await self._turn(update, chat_id, inbound)
 
     async def _on_text(self, update: Update, context: Context) -> None:
         message, chat_id = _message(update)
         inbound = Inbound(text=message.text or "", lang_hint=_hint(update))
         async with self._typing(chat_id):
-            turn = await self.conversations.handle(_key(chat_id), inbound)
-        await self._deliver(chat_id, turn)
+            await self._turn(update, chat_id, inbound)
 
     async def _on_other(self, update: Update, context: Context) -> None:
         """A photo, voice message, sticker, location…: say so politely, then show where they
         are, in their language (or the one Telegram guesses for a newcomer)."""
         _, chat_id = _message(update)
         hint = _hint(update)
-        turn = await self.conversations.handle(_key(chat_id), Inbound(text="", lang_hint=hint))
-        note = self.texts.not_text(turn.session.lang or hint)
-        await self._send(chat_id, Chunk(escape(note)))
-        await self._deliver(chat_id, turn)
+        inbound = Inbound(text="", lang_hint=hint)
+        await self._turn(
+            update, chat_id, inbound, note=lambda t: self.texts.not_text(t.session.lang or hint)
+        )
 
     async def _on_button(self, update: Update, context: Context) -> None:
         query = update.callback_query
@@ -438,13 +450,12 @@ class TelegramChannel:
             # A button from an older screen: its number may mean something else now, so it
             # does nothing but bring the current screen back, with a short note why.
             await _answer(query, self.texts.stale((session.lang if session else None) or hint))
-            turn = await self.conversations.handle(key, Inbound(text="", lang_hint=hint))
-            await self._deliver(chat.id, turn, pressed=pressed)
+            await self._turn(update, chat.id, Inbound(text="", lang_hint=hint), pressed=pressed)
             return
         await _answer(query)
         in_place = session is not None and self._menu_like(session.node)
-        turn = await self.conversations.handle(key, Inbound(choice=press.key, lang_hint=hint))
-        await self._deliver(chat.id, turn, pressed=pressed, in_place=in_place)
+        inbound = Inbound(choice=press.key, lang_hint=hint)
+        await self._turn(update, chat.id, inbound, pressed=pressed, in_place=in_place)
 
     async def _on_group(self, update: Update, context: Context) -> None:
         """Questions about one's papers or a detention do not belong in a group: when someone
@@ -491,8 +502,36 @@ class TelegramChannel:
     # -- delivering from the outbox ---------------------------------------------------------
 
     async def deliver_person(self, message: OutMessage) -> None:
-        """An operator's words (or a closing note) to a person, from the durable outbox."""
-        await self._outbox_call(self._send, int(message.address), Chunk(escape(message.text)))
+        """One Bot API call from the durable outbox: a reply of the bot's (sent, an edit in
+        place, a keyboard taken off, a contact card) or an operator's words."""
+        chat_id = int(message.address)
+        meta = message.meta
+        html = message.text if meta.get("html") else escape(message.text)
+        raw = meta.get("markup")
+        markup = InlineKeyboardMarkup.de_json(raw, self.bot) if raw else None
+        if message.kind == "strip":
+            with contextlib.suppress(BadRequest):  # already gone, too old, or not ours
+                await self._outbox_call(
+                    self.bot.edit_message_reply_markup,
+                    chat_id=chat_id,
+                    message_id=meta["message_id"],
+                    reply_markup=None,
+                )
+            return
+        if message.kind == "edit" and await self._outbox_call(
+            self._edit_by_id, chat_id, meta["message_id"], Chunk(html, markup)
+        ):
+            return
+        if message.kind == "contact":
+            await self._outbox_call(
+                self.bot.send_contact,
+                chat_id,
+                phone_number=meta["phone"],
+                first_name=meta["name"],
+                reply_markup=markup,
+            )
+            return
+        await self._outbox_call(self._send, chat_id, Chunk(html, markup))
 
     async def _outbox_call(self, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
         """Telegram's answers, as the outbox understands them: try again, or never."""
@@ -509,38 +548,88 @@ class TelegramChannel:
 
     # -- sending ---------------------------------------------------------------------------
 
-    async def _deliver(
-        self, chat_id: int, turn: Turn, pressed: Message | None = None, in_place: bool = False
+    async def _turn(
+        self,
+        update: Update,
+        chat_id: int,
+        inbound: Inbound,
+        *,
+        pressed: Message | None = None,
+        in_place: bool = False,
+        note: Callable[[Turn], str] | None = None,
     ) -> None:
+        """Run the person's turn; its replies go out through the durable outbox, queued with
+        the session and this update's done-marker in one transaction."""
+
+        def plan(turn: Turn) -> list[OutMessage]:
+            first = [self._out(chat_id, "send", escape(note(turn)))] if note else []
+            return first + self._plan(chat_id, turn, pressed, in_place)
+
+        marker = (f"tg-update:{self.bot.id}:{update.update_id}", DEDUPE_TTL)
+        turn, queued = await self.conversations.handle_and_send(
+            _key(chat_id), inbound, plan, marker
+        )
+        if turn is None:
+            log.info("update %s was answered before; skipped", update.update_id)
+            return
+        if queued:
+            if self.sender is not None:
+                self.sender.poke()
+            return
+        for message in plan(turn):  # no store, so no outbox: send now, as best we can
+            with contextlib.suppress(Retry, GiveUp):
+                await self.deliver_person(message)
+
+    def _plan(
+        self, chat_id: int, turn: Turn, pressed: Message | None, in_place: bool
+    ) -> list[OutMessage]:
+        """The Bot API calls that show `turn`, as outbox messages (pure: it may run twice)."""
         token = screen_token(turn.session)
         rendered = [
             (r, render(r, token, self.texts.language_hint(r.lang) if r.hint else None))
             for r in turn.replies
         ]
+        out: list[OutMessage] = []
         if (
             in_place
             and pressed is not None
             and len(rendered) == 1
             and rendered[0][0].kind in EDITABLE
             and len(rendered[0][1]) == 1
-            and await self._edit(pressed, rendered[0][1][0])
         ):
-            return
+            chunk = rendered[0][1][0]
+            return [self._out(chat_id, "edit", chunk.html, chunk.markup, pressed.message_id)]
         if pressed is not None and pressed.reply_markup is not None:
-            await self._strip(pressed)  # one live keyboard, at the bottom of the chat
+            out.append(self._out(chat_id, "strip", "", None, pressed.message_id))
         card = self._card(turn)
         for reply, chunks in rendered:
             with_card = card is not None and reply.kind == "handoff"
             for chunk in chunks:
-                await self._send(chat_id, Chunk(chunk.html) if with_card else chunk)
+                out.append(
+                    self._out(chat_id, "send", chunk.html, None if with_card else chunk.markup)
+                )
             if with_card and card is not None:
                 # A contact card has a Call button in every client; the buttons go under it
-                await self.bot.send_contact(
-                    chat_id,
-                    phone_number=card[0],
-                    first_name=card[1],
-                    reply_markup=keyboard(reply.options, token),
-                )
+                markup = keyboard(reply.options, token)
+                contact = {"phone": card[0], "name": card[1]}
+                out.append(self._out(chat_id, "contact", "", markup, extra=contact))
+        return out
+
+    @staticmethod
+    def _out(
+        chat_id: int,
+        kind: str,
+        html: str,
+        markup: InlineKeyboardMarkup | None = None,
+        message_id: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> OutMessage:
+        meta: dict[str, Any] = {"html": True, **(extra or {})}
+        if markup is not None:
+            meta["markup"] = markup.to_dict()
+        if message_id is not None:
+            meta["message_id"] = message_id
+        return OutMessage("telegram", str(chat_id), html, kind=kind, meta=meta)
 
     async def _send(self, chat_id: int, chunk: Chunk) -> None:
         await self.bot.send_message(
@@ -551,12 +640,13 @@ class TelegramChannel:
             link_preview_options=NO_PREVIEW,
         )
 
-    async def _edit(self, message: Message, chunk: Chunk) -> bool:
+    async def _edit_by_id(self, chat_id: int, message_id: int, chunk: Chunk) -> bool:
+        """Replace a menu in place; False (send a new one instead) when it cannot be edited."""
         try:
             await self.bot.edit_message_text(
                 chunk.html,
-                chat_id=message.chat.id,
-                message_id=message.message_id,
+                chat_id=chat_id,
+                message_id=message_id,
                 parse_mode=ParseMode.HTML,
                 reply_markup=chunk.markup,
                 link_preview_options=NO_PREVIEW,
@@ -567,12 +657,6 @@ class TelegramChannel:
             log.info("could not edit a message (%s); sending a new one", exc.message)
             return False
         return True
-
-    async def _strip(self, message: Message) -> None:
-        with contextlib.suppress(BadRequest):  # already gone, too old, or not ours
-            await self.bot.edit_message_reply_markup(
-                chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
-            )
 
     @contextlib.asynccontextmanager
     async def _typing(self, chat_id: int) -> AsyncIterator[None]:

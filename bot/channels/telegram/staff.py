@@ -43,7 +43,6 @@ class StaffDesk:
         self.chat_id = handoffs.staff.chat_id
         self.allowed = channel.config.operator_ids
         handoffs.sender.register("staff", self.deliver)
-        handoffs.sender.register("telegram", channel.deliver_person)
 
     def _tr(self) -> Tr:
         return self.handoffs.tr()
