@@ -124,10 +124,21 @@ async def _json(request: web.Request) -> Any:
 
 
 def _depth(text: str) -> int:
-    """How deep brackets nest (strings included: an over-estimate is safe), without recursion."""
+    """How deep brackets nest outside strings (a message may well contain "[[["), counted
+    without recursion, before json.loads would recurse into them."""
     depth = deepest = 0
+    in_string = escaped = False
     for char in text:
-        if char in "[{":
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
             depth += 1
             deepest = max(deepest, depth)
         elif char in "]}":

@@ -112,7 +112,13 @@ async def test_a_10_mb_message_is_refused_before_any_work(client: Client) -> Non
 
 
 async def test_odd_unicode_gets_a_safe_reply(client: Client) -> None:
-    for text in ["\u202e\u200b\x00\x07", "😀" * 500, "Ӣ\u0301Ҳ\u0327", "\ud7ff" + "я" * 3000]:
+    for text in [
+        "\u202e\u200b\x00\x07",
+        "😀" * 500,
+        "Ӣ\u0301Ҳ\u0327",
+        "\ud7ff" + "я" * 3000,
+        '[[[{{{ "\\' * 40,  # brackets in a message are text, not nesting
+    ]:
         data = await say(client, "visitor-0004", text=text[:4000])
         assert data["replies"], text
 
