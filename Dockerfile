@@ -17,5 +17,5 @@ USER safar
 ENV SAFAR_HOST=0.0.0.0 SAFAR_PORT=8080 SAFAR_CONTENT_DIR=/app
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
-  CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)" || exit 1
+  CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=4)" || exit 1
 CMD ["safar", "serve"]

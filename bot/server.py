@@ -3,38 +3,97 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
+import socket
+import threading
 from pathlib import Path
 
 from aiohttp import web
 
 from bot.app import CHANNELS, CONTENT, STORE, create_app
 from bot.content.watch import LiveContent
+from bot.lifecycle import LIFECYCLE
 from bot.settings import Settings
 from bot.store.content_version import ContentVersions
 
 log = logging.getLogger("safar")
 
+HARD_STOP_MARGIN = 5.0
+"""Seconds after SAFAR_SHUTDOWN_GRACE for closing Redis; then the process exits regardless."""
+
+
+class CannotListen(Exception):
+    """The port is taken or not ours to use: one line says which setting to change."""
+
+
+def _listen_error(exc: OSError, host: str, port: int) -> CannotListen:
+    if exc.errno == errno.EADDRINUSE:
+        return CannotListen(f"port {port} is in use: set SAFAR_PORT (or stop what uses it)")
+    if exc.errno == errno.EACCES:
+        return CannotListen(f"port {port} needs privileges here: set SAFAR_PORT above 1023")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return CannotListen(f"{host} is not an address of this machine: set SAFAR_HOST")
+    return CannotListen(f"cannot listen on {host}:{port}: {exc.strerror}: check SAFAR_HOST")
+
+
+def check_port(host: str, port: int) -> None:
+    """Before anything starts (content, Redis): a taken port is one line, at once."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+            probe.bind(address)
+    except socket.gaierror:
+        raise CannotListen(f"{host} is not an address of this machine: set SAFAR_HOST") from None
+    except OSError as exc:
+        raise _listen_error(exc, host, port) from None
+
 
 async def serve_forever(settings: Settings) -> None:
+    check_port(settings.host, settings.port)
     app = create_app(settings)
     # keepalive_timeout also bounds how long a connection may take to send its request
     # headers (aiohttp arms it when the connection opens): slow clients are cut off
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.client_timeout)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=settings.client_timeout,
+        shutdown_timeout=settings.shutdown_grace,
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    url = f"http://{settings.host}:{settings.port}/"
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise _listen_error(exc, settings.host, settings.port) from None
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    url = f"http://{shown}:{settings.port}/"
     redis = (settings.redis_url and "REDIS_URL") or f"embedded Redis in {settings.data_dir}"
     channels = app[CHANNELS]
-    log.info("Safar is running: %s  (storage: %s)", url, redis)
-    log.info("channels: %s; health: %shealthz; Ctrl-C to stop", ", ".join(channels), url)
+    log.info("Safar is running: open %s in a browser to chat  (storage: %s)", url, redis)
+    log.info("channels: %s; probes: %slivez, %sreadyz", ", ".join(channels), url, url)
+    log.info("press Ctrl-C to stop (SIGTERM stops gracefully too)")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(name: str) -> None:
+        if stop.is_set():
+            log.warning("%s again: stopping now, without waiting", name)
+            os._exit(1)
+        log.info("%s: stopping; finishing what is in progress (up to %.0f s)", name, grace)
+        app[LIFECYCLE].stop(grace)  # readiness goes 503 and new turns are refused at once
+        _hard_stop_after(grace + HARD_STOP_MARGIN)
+        stop.set()
+
+    grace = settings.shutdown_grace
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal, sig.name)
     # Content edits go live by themselves (file watching, other processes' announcements); also
     # on `kill -HUP <pid>` or `safar reload`: checked aside, swapped in only if clean
     store = app[STORE]
@@ -48,11 +107,28 @@ async def serve_forever(settings: Settings) -> None:
     pidfile = write_pidfile(settings.data_dir)
     try:
         await stop.wait()
+        state = app[LIFECYCLE]
+        if not await state.drained():
+            log.warning("%d request(s) still running after %.0f s", state.in_flight, grace)
     finally:
-        log.info("stopping")
         pidfile.unlink(missing_ok=True)
         await live.stop()
-        await runner.cleanup()
+        await runner.cleanup()  # channels finish their turns, the outbox its sends
+        log.info("stopped")
+
+
+def _hard_stop_after(seconds: float) -> None:
+    """The bound on a stop: a turn stuck on a dead connection must not keep a replica (and
+    its deploy) waiting forever. A thread, so a blocked event loop is no excuse either."""
+
+    def hard_stop() -> None:
+        log.error("not stopped %.0f s after the signal: exiting now", seconds)
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, hard_stop)
+    timer.daemon = True
+    timer.start()
 
 
 def pid_dir(data_dir: Path) -> Path:

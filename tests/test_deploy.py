@@ -40,3 +40,21 @@ def test_no_secret_is_committed_in_env_example() -> None:
     for line in (REPO_ROOT / ".env.example").read_text().splitlines():
         if re.match(r"^(TELEGRAM_BOT_TOKEN|TWILIO_AUTH_TOKEN|TELEGRAM_WEBHOOK_SECRET)=", line):
             assert line.split("=", 1)[1] == "", line
+
+
+def test_compose_scales_out_behind_a_proxy_that_hands_a_stopping_replicas_requests_on() -> None:
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    bot, proxy = compose["services"]["bot"], compose["services"]["proxy"]
+    assert bot["deploy"]["replicas"] >= 2
+    assert "ports" not in bot  # only the proxy is reachable from outside
+    assert "/readyz" in " ".join(bot["healthcheck"]["test"])  # readiness, not liveness
+    assert proxy["depends_on"]["bot"]["condition"] == "service_healthy"
+    grace = float(bot["environment"]["SAFAR_SHUTDOWN_GRACE"])
+    assert float(bot["stop_grace_period"].rstrip("s")) > grace + 5  # before Docker's SIGKILL
+    [mount] = [v for v in proxy["volumes"] if "nginx.conf" in v]
+    conf = (REPO_ROOT / mount.split(":")[0]).read_text()
+    assert re.search(r"server bot:8080 resolve", conf)  # every replica, re-resolved
+    assert re.search(r"proxy_next_upstream [^;]*http_503[^;]*non_idempotent", conf)
+    assert "readyz" in (REPO_ROOT / "Dockerfile").read_text()
+    for shared in ("SAFAR_SECRET", "TELEGRAM_WEBHOOK_SECRET"):  # documented for replicas
+        assert shared in (REPO_ROOT / "docker-compose.yml").read_text()

@@ -20,10 +20,16 @@ def render(reply: Reply) -> str:
     return "\n".join(line for line in lines if line)
 
 
+QUIT = frozenset({"/quit", "/exit", "/q"})
+HOW_TO_QUIT = "(Type a number or a question. /quit or Ctrl-D ends the chat.)"
+
+
 def run(engine: Engine, lang: str | None, stdin: Iterable[str], out: TextIO) -> None:
     session = Session(lang=lang)
     turn = engine.handle(session, Inbound(command="start"))
     interactive = sys.stdin.isatty() and stdin is sys.stdin
+    if interactive:
+        print(HOW_TO_QUIT, end="\n\n", file=out)
     while True:
         for reply in turn.replies:
             print(render(reply), end="\n\n", file=out)
@@ -31,7 +37,7 @@ def run(engine: Engine, lang: str | None, stdin: Iterable[str], out: TextIO) -> 
         if interactive:
             print("> ", end="", file=out, flush=True)
         line = next(iter(stdin), None)
-        if line is None:
+        if line is None or line.strip().lower() in QUIT:
             print(file=out)
             return
         turn = engine.handle(session, Inbound(text=line.rstrip("\n")))
