@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,8 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.conversations import ContentHolder
+from bot.engine import Engine, Inbound, Session
+from bot.engine.types import ARTICLE, SUGGEST
 from bot.settings import REPO_ROOT
 from tests.test_serve import free_port
 
@@ -37,8 +40,8 @@ SECRET = "reload-test-secret-0123456789abcdefghij"
 
 
 @pytest.fixture
-def content(tmp_path: Path) -> Path:
-    """A copy of the small test content that the test edits like staff would."""
+def folder(tmp_path: Path) -> Path:
+    """A copy of the small test content, for the test to edit like staff would."""
     root = tmp_path / "content"
     shutil.copytree(MINIMAL, root)
     # the catalogs without the template: whether they are complete is safar check's business
@@ -89,7 +92,7 @@ class Server:
 
 
 def launch(
-    tmp_path: Path, content: Path, redis_url: str, prefix: str, name: str = "a", **env: str
+    tmp_path: Path, folder: Path, redis_url: str, prefix: str, name: str = "a", **env: str
 ) -> Server:
     port = free_port()
     environ = {
@@ -99,7 +102,7 @@ def launch(
     }
     environ.update(
         SAFAR_PORT=str(port),
-        SAFAR_CONTENT_DIR=str(content),
+        SAFAR_CONTENT_DIR=str(folder),
         SAFAR_DATA_DIR=str(tmp_path / f"data-{name}"),
         REDIS_URL=redis_url,
         SAFAR_REDIS_PREFIX=prefix,
@@ -144,8 +147,8 @@ def serving(*servers: Server) -> Iterator[None]:
 
 
 @contextmanager
-def serve(tmp_path: Path, content: Path, redis_url: str, prefix: str) -> Iterator[Server]:
-    server = launch(tmp_path, content, redis_url, prefix)
+def serve(tmp_path: Path, folder: Path, redis_url: str, prefix: str) -> Iterator[Server]:
+    server = launch(tmp_path, folder, redis_url, prefix)
     with serving(server):
         yield server
 
@@ -175,16 +178,16 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_an_edited_article_is_live_within_seconds(
-    tmp_path: Path, redis_url: str, prefix: str, content: Path
+    tmp_path: Path, redis_url: str, prefix: str, folder: Path
 ) -> None:
-    with serve(tmp_path, content, redis_url, prefix) as bot:
+    with serve(tmp_path, folder, redis_url, prefix) as bot:
         before = bot.content()
         assert before["last_error"] is None and before["announced"] == before["version"]
         assert "Registration (en)." in bot.read("aziz-0001", "1", "2")
 
         # A staff member fixes the English text of the registration article and saves it.
         edit(
-            content / "knowledge" / "registration.yaml",
+            folder / "knowledge" / "registration.yaml",
             "Registration (en).",
             "Register in 7 days.",
         )
@@ -199,10 +202,10 @@ def test_an_edited_article_is_live_within_seconds(
 
 
 def test_a_broken_edit_changes_nothing_people_see_and_healthz_says_where(
-    tmp_path: Path, redis_url: str, prefix: str, content: Path
+    tmp_path: Path, redis_url: str, prefix: str, folder: Path
 ) -> None:
-    main = content / "dialogs" / "main.yaml"
-    with serve(tmp_path, content, redis_url, prefix) as bot:
+    main = folder / "dialogs" / "main.yaml"
+    with serve(tmp_path, folder, redis_url, prefix) as bot:
         before = bot.content()
         bot.chat("dilnoza-0001", command="start", lang_hint="en")
         menu = bot.chat("dilnoza-0001", command="menu")
@@ -220,7 +223,7 @@ def test_a_broken_edit_changes_nothing_people_see_and_healthz_says_where(
         assert bot.chat("dilnoza-0001", choice="1")[0]["text"] == "Documents:"
 
         # Broken YAML in an article: refused too, and the article still answers.
-        article = content / "knowledge" / "registration.yaml"
+        article = folder / "knowledge" / "registration.yaml"
         good = article.read_text()
         article.write_text(good.replace('title: "Registration"', 'title: "Registration'))
         wait_for(lambda: "knowledge/" in str(bot.content()["last_error"]), 10, "the refusal")
@@ -235,10 +238,10 @@ def test_a_broken_edit_changes_nothing_people_see_and_healthz_says_where(
 
 
 def test_a_person_on_a_menu_that_was_removed_lands_on_the_main_menu(
-    tmp_path: Path, redis_url: str, prefix: str, content: Path
+    tmp_path: Path, redis_url: str, prefix: str, folder: Path
 ) -> None:
-    main = content / "dialogs" / "main.yaml"
-    with serve(tmp_path, content, redis_url, prefix) as bot:
+    main = folder / "dialogs" / "main.yaml"
+    with serve(tmp_path, folder, redis_url, prefix) as bot:
         bot.chat("farrukh-0001", command="start", lang_hint="ru")
         assert bot.chat("farrukh-0001", choice="1")[0]["text"] == "Документы:"
         before = bot.content()["version"]
@@ -262,13 +265,13 @@ def test_a_person_on_a_menu_that_was_removed_lands_on_the_main_menu(
 
 
 def test_two_servers_on_one_redis_end_on_the_same_version(
-    tmp_path: Path, redis_url: str, prefix: str, content: Path
+    tmp_path: Path, redis_url: str, prefix: str, folder: Path
 ) -> None:
     # One content folder on a network drive that sends no change events: watching is off.
-    article = content / "knowledge" / "work-patent.yaml"
+    article = folder / "knowledge" / "work-patent.yaml"
     off = {"SAFAR_CONTENT_WATCH": "0"}
-    a = launch(tmp_path, content, redis_url, prefix, "a", **off)
-    b = launch(tmp_path, content, redis_url, prefix, "b", **off)
+    a = launch(tmp_path, folder, redis_url, prefix, "a", **off)
+    b = launch(tmp_path, folder, redis_url, prefix, "b", **off)
     with serving(a, b):
         v0 = a.content()["version"]
         assert b.content()["version"] == v0
@@ -320,46 +323,49 @@ def memory_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_question_during_a_reload_of_10000_articles_is_answered_at_once(
-    tmp_path: Path, redis_url: str, prefix: str, content: Path, memory_dir: Path
+    tmp_path: Path, redis_url: str, prefix: str, folder: Path, memory_dir: Path
 ) -> None:
-    content = Path(shutil.copytree(content, memory_dir / "content"))
+    folder = Path(shutil.copytree(folder, memory_dir / "content"))
     staging = memory_dir / "new-articles"
     staging.mkdir()
-    template = (content / "knowledge" / "work-patent.yaml").read_text()
+    template = (folder / "knowledge" / "work-patent.yaml").read_text()
     for i in range(10_000):
         text = template.replace("Work patent", f"Topic {i}").replace("[patent]", f"[topic{i}]")
         (staging / f"topic-{i:05d}.yaml").write_text(text)
-    with serve(tmp_path, content, redis_url, prefix) as bot:
+    with serve(tmp_path, folder, redis_url, prefix) as bot:
         before = bot.content()
         assert before["articles"] == 2
         bot.chat("rustam-0001", command="start", lang_hint="en")
 
         # An import drops 10,000 articles in at once; building their search takes seconds.
         for path in staging.iterdir():
-            path.rename(content / "knowledge" / path.name)
+            path.rename(folder / "knowledge" / path.name)
         wait_for(lambda: bot.content()["reloading"], 10, "the reload to start")
 
-        slowest = 0.0
+        took = []
         for _ in range(5):
             start = time.monotonic()
             replies = bot.chat("rustam-0001", choice="1")
-            slowest = max(slowest, time.monotonic() - start)
+            took.append(time.monotonic() - start)
             assert replies[-1]["text"] == "Documents:"  # the old content, whole
             bot.chat("rustam-0001", choice="0")
             time.sleep(0.1)
         still = bot.content()
         assert still["reloading"] and still["version"] == before["version"]
-        assert slowest < 0.2, f"a request waited {slowest:.3f} s during the reload"
+        # The median, so that one hiccup of a busy machine is not taken for waiting; waiting
+        # for the build would take seconds, and so would the slowest.
+        seconds = ", ".join(f"{t:.3f}" for t in took)
+        assert statistics.median(took) < 0.2 and max(took) < 1, f"answered in {seconds} s"
         stopping = time.monotonic()
     # Stopping does not wait for the build either: what was half built is dropped.
     assert time.monotonic() - stopping < 10
 
 
 async def test_saves_during_a_build_share_one_more_build_and_the_last_one_wins(
-    content: Path,
+    folder: Path,
 ) -> None:
-    holder = ContentHolder.load(content)
-    article = content / "knowledge" / "work-patent.yaml"
+    holder = ContentHolder.load(folder)
+    article = folder / "knowledge" / "work-patent.yaml"
     edit(article, "Work patent (en).", "First save.")
     first = asyncio.create_task(holder.areload())
     await asyncio.sleep(0)  # the first build is running
@@ -402,3 +408,20 @@ def test_safar_reload_without_redis_signals_the_servers_of_this_data_dir(
     (run / f"{server.pid}.pid").unlink()
     result = CliRunner().invoke(main, ["reload"], env=env)
     assert result.exit_code == 1 and "no running server uses" in result.output
+
+
+def test_a_reader_of_an_article_staff_deleted_gets_the_main_menu_not_an_error(
+    engine: Engine,
+) -> None:
+    reading = Session(lang="tg", node=ARTICLE, article="deleted-article", trail=["gone_menu"])
+    turn = engine.handle(reading, Inbound(choice="1"))
+    assert [r.kind for r in turn.replies] == ["notice", "menu"]
+    assert turn.replies[0].text == "Ин меню тағйир ёфт."
+    assert turn.session.node == engine.dialog.start and turn.session.trail == []
+
+    # A command still does what it says, from a clean place.
+    more = engine.handle(reading, Inbound(command="more"))
+    assert more.replies[0].kind == "notice" and more.session.article is None
+    suggested = Session(lang="en", node=SUGGEST, suggestions=["deleted-article"])
+    changed = engine.handle(suggested, Inbound(choice="1")).replies[0]
+    assert changed.text == "This menu has changed."
