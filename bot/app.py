@@ -117,6 +117,7 @@ def _handoffs(app: web.Application, redis: Redis, store: RedisStore) -> None:
     settings = app[SETTINGS]
     outbox = store.outbox
     app[SENDER] = Sender(outbox)
+    app[SENDER].housekeeping = store.purge_if_due
     if not settings.handoff_on:
         return
     assert settings.telegram_operator_chat_id is not None
@@ -140,8 +141,7 @@ def _handoffs(app: web.Application, redis: Redis, store: RedisStore) -> None:
 
 async def _sender_ctx(app: web.Application) -> AsyncIterator[None]:
     sender = app[SENDER]
-    if sender.channels:  # something to deliver with: a hand-off or a late SMS answer
-        sender.start()
+    sender.start()  # delivers what channels registered; without any, keeps the AOF purged
     try:
         yield
     finally:

@@ -35,6 +35,7 @@ class GiveUp(Exception):
     """The channel will never deliver this message (blocked, opted out, bad address)."""
 
 
+HOUSEKEEPING = 10.0
 Deliver = Callable[[OutMessage], Awaitable[None]]
 Check = Callable[[OutMessage], Awaitable[bool]]
 """Asks the provider whether a message whose attempt was cut short did arrive."""
@@ -62,6 +63,8 @@ class Sender:
         self.leader = False
         self.sent = 0
         self.retries = 0
+        self.housekeeping: Callable[[], Awaitable[None]] | None = None
+        """Run by the leader every `HOUSEKEEPING` seconds (the AOF purge after forgets)."""
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
@@ -95,12 +98,22 @@ class Sender:
     async def _run(self) -> None:
         renew = self.config.lease_ms / 3000
         delay = 0.5
+        next_chores = 0.0
         while not self._stop.is_set():
             try:
+                if not self.channels:  # nothing to send with here: only the chores
+                    if self.housekeeping is not None:
+                        await self.housekeeping()
+                    await self._sleep(HOUSEKEEPING)
+                    continue
                 self.leader = await self.store.lease(self.name, self.config.lease_ms)
                 if not self.leader:
                     await self._sleep(renew)
                     continue
+                loop = asyncio.get_running_loop()
+                if self.housekeeping is not None and loop.time() >= next_chores:
+                    next_chores = loop.time() + HOUSEKEEPING
+                    await self.housekeeping()
                 batch = await self.store.read(
                     self.name, block_ms=self.config.block_ms, idle_ms=self.config.idle_ms
                 )
@@ -161,10 +174,11 @@ class Sender:
     async def _deliver_one(self, entry: str, message: OutMessage) -> bool:
         """True once delivered (or found delivered); False when given up for good."""
         deliver = self.channels.get(message.channel)
-        if deliver is None:
-            await self.store.dead(entry, message, f"no channel {message.channel!r} here")
-            log.error("outbox: no channel %r to deliver with; dropped", message.channel)
-            return False
+        if deliver is None:  # replicas configured differently: leave it for one that can
+            log.error(
+                "outbox: no %r channel in this process; message left queued", message.channel
+            )
+            raise _StillFailing
         if await self.store.begun(message):
             # A sender died while this was on its way. Where the provider can tell (Twilio
             # lists sent messages) ask it; elsewhere (Telegram) send again: a rare repeat

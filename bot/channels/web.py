@@ -240,7 +240,8 @@ async def _allowed(request: web.Request, user: str) -> bool:
         async with asyncio.timeout(LIMIT_WAIT):
             # the address first, and always: rotating browser ids must not skip it
             by_address = await store.allow("web-addr", address, *PER_ADDRESS)
-            return await store.allow("web-user", user, *PER_PERSON) and by_address
+            person = SessionKey("web", user)
+            return await store.allow("web-user", user, *PER_PERSON, owner=person) and by_address
     except (RedisError, OSError, TimeoutError):
         # Redis is slow or down: count here. Per process, so N replicas allow N times as
         # much, which is still a limit; answering without any would invite a flood

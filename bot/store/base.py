@@ -76,7 +76,9 @@ class Store(Protocol):
     async def track(self, owner: SessionKey, redis_key: str, ttl: int) -> None:
         """`redis_key` is about `owner`: delete it with them."""
 
-    async def allow(self, namespace: str, item: str, limit: int, window: int) -> bool:
+    async def allow(
+        self, namespace: str, item: str, limit: int, window: int, owner: SessionKey | None = None
+    ) -> bool:
         """True while `item` has made at most `limit` calls in the current `window` seconds."""
 
     async def ping(self) -> bool: ...

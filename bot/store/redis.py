@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError, ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot import LANGUAGES
@@ -35,6 +35,8 @@ from bot.store.outbox import OutboxStore, OutMessage
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+PURGE_EVERY = 60
+"""Seconds between append-only-file rewrites after forgets (README: what is kept)."""
 PREF_FIELDS = ("lang", "script")
 MIN_SECRET = 16
 _SESSION = TypeAdapter(Session)
@@ -200,6 +202,29 @@ class RedisStore:
 
     async def delete(self, key: SessionKey) -> None:
         await self.redis.delete(*self.keys_for(key), *await self._owned(key))
+        await self._purge()
+
+    async def _purge(self) -> None:
+        """After a forget: rewrite the append-only file, so the deleted keys leave the disk
+        too, at most once a minute; a forget within that minute is purged by `purge_if_due`."""
+        try:
+            if await self.redis.set(f"{self.prefix}:purge", 1, nx=True, ex=PURGE_EVERY):
+                await self.redis.bgrewriteaof()
+            else:
+                await self.redis.set(f"{self.prefix}:purge:due", 1, ex=4 * PURGE_EVERY)
+        except ResponseError as exc:  # AOF off, a rewrite running, or the command renamed
+            log.info("append-only file not rewritten after a forget: %s", exc)
+
+    async def purge_if_due(self) -> None:
+        """Run by the outbox's leader now and then: the rewrite a recent forget still needs."""
+        if not await self.redis.exists(f"{self.prefix}:purge:due"):
+            return
+        if await self.redis.set(f"{self.prefix}:purge", 1, nx=True, ex=PURGE_EVERY):
+            await self.redis.delete(f"{self.prefix}:purge:due")
+            try:
+                await self.redis.bgrewriteaof()
+            except ResponseError as exc:
+                log.info("append-only file not rewritten after a forget: %s", exc)
 
     def _own_key(self, key: SessionKey) -> str:
         return f"{self.prefix}:own:{key.digest(self.secret)}"
@@ -289,6 +314,8 @@ class RedisStore:
                             pipe.sadd(own, mkey)
                             pipe.expire(own, max(marker[1], self.session_ttl))
                     await pipe.execute()
+                    if new is None:
+                        await self._purge()
                     return (result,)
                 except WatchError:
                     continue  # someone wrote in between: run fn again on the new state
@@ -302,7 +329,9 @@ class RedisStore:
             await self.track(owner, key, ttl)
         return first
 
-    async def allow(self, namespace: str, item: str, limit: int, window: int) -> bool:
+    async def allow(
+        self, namespace: str, item: str, limit: int, window: int, owner: SessionKey | None = None
+    ) -> bool:
         digest = SessionKey(namespace, item).digest(self.secret)  # an IP address is personal data
         key = f"{self.prefix}:rate:{namespace}:{digest}"
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -310,6 +339,8 @@ class RedisStore:
             pipe.set(key, 0, ex=window, nx=True)
             pipe.incr(key)
             _, count = await pipe.execute()
+        if owner is not None and int(count) == 1:
+            await self.track(owner, key, window)  # a per-person counter goes with the person
         return int(count) <= limit
 
     async def ping(self) -> bool:
