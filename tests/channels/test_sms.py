@@ -253,6 +253,40 @@ async def test_a_message_another_replica_is_answering_gets_that_replicas_answer(
     assert (await session_of(client, phone)).turns == 0  # the conversation never ran here
 
 
+async def test_a_retry_after_the_answering_replica_died_is_answered(client: Client) -> None:
+    """A replica claimed the message and was killed: its claim is renewed only while it
+    lives, so it runs out within seconds and Twilio's retry gets a real answer."""
+    phone = Phone(client)
+    sid = new_sid()
+    state = channel(client).state
+    assert state is not None
+    await state.redis.set(state.message_key(sid), PENDING, ex=2)  # left by the dead replica
+    answer = await phone.text("Salom", sid=sid)
+    assert "1 Kyrgyzcha" in answer  # not the empty reply of a retry that gave up waiting
+
+
+async def test_a_turn_that_failed_gives_its_claim_back_so_the_retry_is_answered(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phone = Phone(client)
+    sid = new_sid()
+    conversations = channel(client)._conversations
+    assert conversations is not None
+    handle = conversations.handle
+    calls = 0
+
+    async def broken_once(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug, or a reload at the wrong moment")
+        return await handle(*args)
+
+    monkeypatch.setattr(conversations, "handle", broken_once)
+    assert "try again" in await phone.text("Salom", sid=sid)
+    assert "1 Kyrgyzcha" in await phone.text("Salom", sid=sid)  # Twilio's retry, same sid
+
+
 # -- stories, one per language -------------------------------------------------------------
 
 
