@@ -258,6 +258,7 @@ class Conversations:
                     "store unavailable (%s); answering without a session", type(exc).__name__
                 )
                 turn = engine.handle(Session(), replace(inbound, handoff=False), now)
+                turn = engine.without_memory(turn, inbound.lang_hint)
             else:
                 assert turn is not None
                 sent_already = send is not None and turn.effects == Effects()

@@ -549,6 +549,17 @@ class Engine:
         turn = self._home(s)
         return Turn(turn.session, (Reply("notice", notice, s.lang), *turn.replies))
 
+    def without_memory(self, turn: Turn, hint: str | None = None) -> Turn:
+        """The store is down: answer anyway, and say what a person in danger needs first."""
+        lang = turn.session.lang or (hint if hint in LANGUAGES else None) or "en"
+        tr = self.content.catalogs(lang)
+        hotline = self.content.route_hotline(lang)
+        text = tr.gettext(
+            "Safar cannot remember our conversation right now. If you are in danger: "
+            "%(emergency)s. Hotline: %(hotline)s"
+        ) % {"emergency": format_emergency(self.content, tr), "hotline": hotline.phone}
+        return Turn(turn.session, (Reply("notice", text, lang), *turn.replies), turn.effects)
+
     def operator_text(self, lang: str | None, text: str) -> str:
         return self.content.catalogs(lang).gettext("Operator: %(text)s") % {"text": text}
 
