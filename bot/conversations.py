@@ -19,13 +19,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from redis.exceptions import RedisError
-
 from bot.content.load import Content, LoadResult, load_content
 from bot.content.problems import ContentError, Problem
 from bot.engine import Engine, Inbound, Session, Turn
 from bot.engine.types import Effects
-from bot.store.base import SessionKey, Store
+from bot.store.base import SessionKey, Store, StoreUnavailable
 from bot.store.outbox import OutMessage
 from bot.store.stats import Stats
 
@@ -251,7 +249,7 @@ class Conversations:
                     if turn is None:
                         return None, True
                     queued = True
-            except (RedisError, OSError) as exc:
+            except StoreUnavailable as exc:
                 # Without the store we still answer: a clear question gets its article, anything
                 # else the language menu. Nothing is saved, nothing is lost but the menu position.
                 log.error(

@@ -21,11 +21,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
-from redis.exceptions import RedisError
 
 from bot.engine import Inbound, Reply
 from bot.engine.types import COMMANDS
-from bot.store.base import SessionKey
+from bot.store.base import SessionKey, StoreUnavailable
 
 USER_ID = r"^[A-Za-z0-9_-]{8,64}$"
 
@@ -242,7 +241,7 @@ async def _allowed(request: web.Request, user: str) -> bool:
             by_address = await store.allow("web-addr", address, *PER_ADDRESS)
             person = SessionKey("web", user)
             return await store.allow("web-user", user, *PER_PERSON, owner=person) and by_address
-    except (RedisError, OSError, TimeoutError):
+    except (StoreUnavailable, TimeoutError):
         # Redis is slow or down: count here. Per process, so N replicas allow N times as
         # much, which is still a limit; answering without any would invite a flood
         local = request.app[LOCAL]

@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
+from bot.store.base import StoreUnavailable
 from bot.store.logins import FailedLogins
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,14 @@ class StaffAuth:
         try:
             if await logins.blocked(address):
                 return "blocked"
-        except (RedisError, OSError):
+        except StoreUnavailable:
             log.warning("staff login: failures cannot be counted without Redis; refused")
             return "blocked"  # never let an outage turn the limit off
         if given and self.token_ok(given):
             return "ok"
         try:
             count = await logins.failed(address)
-        except (RedisError, OSError):
+        except StoreUnavailable:
             return "blocked"
         log.warning("staff login failed (%d in the last %d min)", count, WINDOW // 60)
         return "blocked" if count > FAILURES else "wrong"

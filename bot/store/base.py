@@ -7,11 +7,15 @@ stored here; only where they are in the menu and their language.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from redis.exceptions import RedisError, ResponseError, WatchError
 
 from bot.engine.types import Session
 
@@ -85,3 +89,43 @@ class Store(Protocol):
 
     def pseudonym(self, key: SessionKey) -> str:
         """How this person is named in keys and logs (keyed hash of channel + id)."""
+
+
+class StoreUnavailable(Exception):
+    """Redis could not be reached, or not in time. The one storage error the rest of the bot
+    handles: channels answer without a session, the SMS channel fails closed, and so on."""
+
+
+_DOWN = ("OOM", "MISCONF", "READONLY", "LOADING", "MASTERDOWN", "NOREPLICAS", "BUSY ")
+"""Error replies that mean "Redis cannot serve now", not "this command was wrong"."""
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def _translating(fn: F) -> F:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except WatchError:
+            raise
+        except ResponseError as exc:
+            if str(exc).startswith(_DOWN):
+                raise StoreUnavailable(str(exc).split(" ", 1)[0]) from exc
+            raise
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+C = TypeVar("C", bound=type)
+
+
+def guarded(cls: C) -> C:
+    """Every public coroutine method of a store raises StoreUnavailable, never a Redis error:
+    only bot/store knows there is a Redis behind it."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(member):
+            setattr(cls, name, _translating(member))
+    return cls

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.store.base import SessionKey
+from bot.store.base import SessionKey, guarded
 
 
+@guarded
 class FailedLogins:
     def __init__(
         self, redis: Redis, *, prefix: str = "safar", salt: str = "", limit: int, window: int

@@ -27,6 +27,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from bot.store.base import guarded
+
 GROUP = "senders"
 DONE_TTL = 86400
 STREAM_TTL = 7 * 86400
@@ -79,6 +81,7 @@ return wait
 """
 
 
+@guarded
 class OutboxStore:
     def __init__(self, redis: Redis, *, prefix: str = "safar") -> None:
         self.redis = redis

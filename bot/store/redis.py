@@ -29,7 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot import LANGUAGES
 from bot.engine.types import Session
-from bot.store.base import SessionKey
+from bot.store.base import SessionKey, guarded
 from bot.store.outbox import OutboxStore, OutMessage
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,7 @@ def connect(
     return BoundedRedis.from_pool(pool)  # type: ignore[return-value]
 
 
+@guarded
 class RedisStore:
     def __init__(
         self,

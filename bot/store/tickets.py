@@ -27,7 +27,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 
 from bot.engine.types import Handoff
-from bot.store.base import SessionKey
+from bot.store.base import SessionKey, guarded
 
 Status = Literal["open", "waiting", "taken", "closed"]
 MESSAGES_KEPT = 200
@@ -102,6 +102,7 @@ return {1, n}
 """
 
 
+@guarded
 class TicketStore:
     def __init__(
         self,

@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import STORE, create_app
 from bot.channels.sms import SMS, SmsChannel
-from bot.channels.sms.state import PENDING, session_key
+from bot.store.sms import PENDING, session_key
 from bot.channels.sms.webhook import twiml
 from bot.content.load import Content
 from bot.conversations import ContentHolder

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from bot.channels.sms.state import session_key
+from bot.store.sms import session_key
 from bot.content.load import Content
 from bot.conversations import ContentHolder
 from bot.settings import Settings

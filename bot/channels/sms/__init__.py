@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.channels.sms.outbound import Outbound, Sent
-from bot.channels.sms.state import SmsState
 from bot.channels.sms.webhook import INBOUND_PATH, STATUS_PATH, SmsChannel
+from bot.store.sms import SmsState
 
 __all__ = ["SMS", "Outbound", "Sent", "SmsChannel", "SmsState", "setup"]
 

@@ -22,13 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from multidict import MultiDict
-from redis.exceptions import RedisError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.sms.keywords import Word, sms_word
 from bot.channels.sms.outbound import Outbound, Sent
-from bot.channels.sms.state import PENDING_TTL, REPLY_TTL, SmsState, session_key
 from bot.conversations import ContentHolder, Conversations
 from bot.engine import Inbound
 from bot.engine.types import Session
@@ -36,8 +34,9 @@ from bot.outbox import GiveUp, Retry
 from bot.privacy import Burst, mask
 from bot.sms.render import Renderer, Script
 from bot.sms.segments import count
-from bot.store.base import Store
+from bot.store.base import Store, StoreUnavailable
 from bot.store.outbox import OutMessage
+from bot.store.sms import PENDING_TTL, REPLY_TTL, SmsState, session_key
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -196,7 +195,7 @@ class SmsChannel:
         except TimeoutError:
             log.warning("SMS %s retried while still being answered; empty reply", sid)
             return EMPTY
-        except RedisError as exc:
+        except StoreUnavailable as exc:
             # Without Redis there is no dedupe; a retry may get a second answer, which is
             # better than none
             log.error("SMS dedupe unavailable (%s)", type(exc).__name__)
@@ -244,13 +243,13 @@ class SmsChannel:
             if task in done:
                 return True
             if sid:  # if this fails the claim runs out: a retry may answer twice, never never
-                with contextlib.suppress(RedisError):
+                with contextlib.suppress(StoreUnavailable):
                     await self._state().hold(sid)
 
     async def _release(self, sid: str) -> None:
         try:
             await self._state().release(sid)
-        except RedisError as exc:
+        except StoreUnavailable as exc:
             log.error("SMS claim for %s not released (%s)", sid, type(exc).__name__)
 
     async def _own(self, phone: str, sid: str) -> None:
@@ -259,7 +258,7 @@ class SmsChannel:
         assert self._store is not None
         try:
             await self._store.track(session_key(phone), self._state().message_key(sid), REPLY_TTL)
-        except RedisError as exc:
+        except StoreUnavailable as exc:
             log.error("SMS %s not tracked for forget (%s)", sid, type(exc).__name__)
 
     async def _count(self, body: str | None) -> None:
@@ -271,7 +270,7 @@ class SmsChannel:
     async def _remember(self, sid: str, reply: str) -> None:
         try:
             await self._state().remember(sid, reply)
-        except RedisError as exc:
+        except StoreUnavailable as exc:
             log.error("SMS reply for %s not remembered (%s)", sid, type(exc).__name__)
 
     async def _turn(self, phone: str, form: Mapping[str, str]) -> str | None:
@@ -299,7 +298,7 @@ class SmsChannel:
             return await self._stop(phone)
         try:
             opted_out = await state.opted_out(phone)
-        except RedisError:
+        except StoreUnavailable:
             # Fail closed: a number that said STOP must never get a text, and without the list
             # nobody can tell. Empty TwiML; Twilio shows the person nothing.
             log.error("SMS opt-out list unreadable: no reply sent (number not logged)")
@@ -343,7 +342,7 @@ class SmsChannel:
         try:
             if not await state.opt_out(phone):
                 return None
-        except RedisError:
+        except StoreUnavailable:
             log.error("SMS STOP from %s could not be recorded", mask(phone))
             tr = self.content.current.content.catalogs(None)
             return tr.gettext("Sorry, Safar could not record this. Please send STOP again later.")
@@ -358,7 +357,7 @@ class SmsChannel:
         assert self._store is not None
         try:
             return await self._store.load(session_key(phone))
-        except (RedisError, OSError):
+        except StoreUnavailable:
             return Session()
 
     # -- outbound --------------------------------------------------------------------------
@@ -432,7 +431,7 @@ class SmsChannel:
                 await state.record_failure(sid=sid, status=status, code=code, phone=to)
                 if code == "21610" and to:
                     await state.opt_out(to)
-            except RedisError as exc:
+            except StoreUnavailable as exc:
                 log.error("SMS failure not recorded (%s)", type(exc).__name__)
         return web.Response(status=204)
 

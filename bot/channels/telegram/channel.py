@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from redis.exceptions import RedisError
 from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -75,7 +74,7 @@ from bot.engine.types import FORGET, LANG_MENU, Command
 from bot.outbox import GiveUp, Retry, Sender
 from bot.privacy import Burst, mask
 from bot.settings import Settings
-from bot.store.base import SessionKey, Store
+from bot.store.base import SessionKey, Store, StoreUnavailable
 from bot.store.outbox import OutMessage
 
 log = logging.getLogger(__name__)
@@ -404,7 +403,7 @@ class TelegramChannel:
             first = await self._store.once(
                 f"tg-update:{self.bot.id}", str(update.update_id), DEDUPE_TTL
             )
-        except (RedisError, OSError):
+        except StoreUnavailable:
             return  # without Redis, answering twice beats not answering
         if not first:
             log.info("update %s was seen before; skipped", update.update_id)
@@ -682,7 +681,7 @@ class TelegramChannel:
             return None
         try:
             return await self._store.load(key)
-        except (RedisError, OSError):
+        except StoreUnavailable:
             return None  # no way to tell: treat the button as current
 
     def _menu_like(self, node: str | None) -> bool:

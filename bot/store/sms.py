@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from bot.store.base import SessionKey
+from bot.store.base import SessionKey, guarded
 
 CHANNEL = "sms"
 PENDING = "\x00pending"
@@ -40,6 +40,7 @@ def session_key(phone: str) -> SessionKey:
     return SessionKey(CHANNEL, phone)
 
 
+@guarded
 class SmsState:
     def __init__(
         self,
