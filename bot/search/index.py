@@ -98,6 +98,9 @@ working in Russia" is context for a question about the pension, not the question
 MAX_CHARS = 2000
 """A question is in its first lines; a 10 MB paste must cost no more than a long message."""
 MAX_QUERY_WORDS = 40
+MAX_TYPO_WORDS = 12
+"""A message with more words that carry meaning than this is not searched for typos: a long
+message says enough in the words it spells right, and a typo search costs a millisecond."""
 CACHE = 20_000
 LANG_SAMPLE = 200
 """Articles the language model learns from: a few dozen are plenty, and a knowledge base of
@@ -224,8 +227,11 @@ class SearchIndex:
 
     # -- matching words ------------------------------------------------------------------
 
-    def candidates(self, key: str) -> tuple[tuple[str, float], ...]:
-        """The index's words that `key` may be, each with how sure (0..1), surest first."""
+    def candidates(self, key: str, typos: bool = True) -> tuple[tuple[str, float], ...]:
+        """The index's words that `key` may be, each with how sure (0..1), surest first.
+
+        `typos=False` skips the typo search for a word that matched nothing else.
+        """
         found = self._cache.get(key)
         if found is not None:
             return found
@@ -235,6 +241,8 @@ class SearchIndex:
             for term, sim in self._forms(self._folder.stem(target, lang)).items():
                 out[term] = max(out.get(term, 0.0), SYNONYM * sim)
         if not out and len(key) >= FUZZY_MIN_LEN:
+            if not typos:
+                return ()
             out = self._typos(key)
         found = tuple(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
         if len(self._cache) >= CACHE:
@@ -328,7 +336,8 @@ class SearchIndex:
         n = len(self._ids)
         if not n or (not keys and not offtopic):
             return [], smalltalk
-        words = {key: self._word(key) for key in keys}
+        typos = len(keys) <= MAX_TYPO_WORDS
+        words = {key: self._word(key, typos) for key in keys}
         extra = offtopic * self._offtopic
         confidence = self._confidence([words[k] for k in keys], extra)
         if len(parts) > 1:
@@ -344,10 +353,10 @@ class SearchIndex:
         order = order[np.lexsort((order, -confidence[order]))]
         return [(self._ids[i], float(confidence[i])) for i in order], smalltalk
 
-    def _word(self, key: str) -> _Word:
+    def _word(self, key: str, typos: bool = True) -> _Word:
         """One message word's postings in both fields, weighted by idf, and its phrases."""
         n = len(self._ids)
-        cands = [(self._term_ids[t], sim) for t, sim in self.candidates(key)]
+        cands = [(self._term_ids[t], sim) for t, sim in self.candidates(key, typos)]
         word = _Word(0.0, [], [], None, None, [])
         if not cands:
             word.total = self._unknown
