@@ -47,8 +47,11 @@ locales: $(STAMP)
 
 # Compiled catalogs are build output, never committed. Fuzzy entries are left out, as the bot
 # does when it compiles a catalog itself: an unconfirmed guess never reaches a reader.
+# Only what needs a translator is printed: a catalog other than English (the source language,
+# whose empty entries fall back to the text itself) below 100%, and any error.
 compile-locales: $(STAMP)
-	@$(BIN)/pybabel compile -d locales -D messages --statistics 2>&1 | grep -v '^$$' || true
+	@$(BIN)/pybabel compile -d locales -D messages --statistics 2>&1 \
+		| grep -v -e '^$$' -e '^compiling catalog ' -e '(100%) translated' -e '/en/LC_MESSAGES/' || true
 
 # safar serve says where to open the page and how to stop it
 run: setup
