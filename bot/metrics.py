@@ -31,10 +31,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.process_collector import ProcessCollector
-from redis.exceptions import RedisError
 
 from bot.engine import Inbound, Turn
 from bot.guard import bearer_ok
+from bot.store.base import StoreUnavailable
 from bot.store.redis import RedisErrors
 from bot.store.stats import is_question
 
@@ -157,7 +157,7 @@ class Metrics:
                         counts[ticket.status] = counts.get(ticket.status, 0) + 1
                     for status, n in counts.items():
                         self.handoffs.labels(status).set(n)
-        except (RedisError, OSError, TimeoutError) as exc:
+        except (StoreUnavailable, TimeoutError) as exc:
             log.warning(
                 "metrics: Redis values not read (%s); showing the last ones", type(exc).__name__
             )

@@ -114,3 +114,16 @@ async def test_metrics_need_the_staff_token_and_each_app_has_its_own_registry(
     assert staffed.app[METRICS].registry is not closed.app[METRICS].registry
     samples = await scrape(staffed)
     assert value(samples, "safar_messages_in_total", channel="web", lang="-") == 0
+
+
+async def test_with_redis_down_a_scrape_still_answers_and_counts_the_errors(
+    settings: Settings, aiohttp_client: MakeClient
+) -> None:
+    from tests.fakes.telegram_safar import free_port
+
+    dead = {"redis_url": f"redis://127.0.0.1:{free_port()}/0", "staff_token": STAFF_SECRET}
+    client = await aiohttp_client(create_app(settings.model_copy(update=dead)))
+    await say(client, "metrics-reader-3", command="start")  # answered without a session
+    samples = await scrape(client)
+    assert value(samples, "safar_redis_errors_total") >= 1
+    assert value(samples, "safar_turn_seconds_count", channel="web") == 1
