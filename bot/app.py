@@ -24,6 +24,7 @@ from bot.outbox import Sender
 from bot.privacy import quiet_bad_requests, use_secret
 from bot.settings import Settings
 from bot.store.embedded import EmbeddedRedis
+from bot.store.order import TurnOrder
 from bot.store.redis import RedisStore, connect
 from bot.store.stats import Stats
 from bot.store.tickets import TicketStore
@@ -103,6 +104,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     stats = Stats(redis, prefix=store.prefix, text_days=settings.report_text_days)
     app[CONVERSATIONS] = Conversations(store, app[CONTENT], stats)
+    app[CONVERSATIONS].order = TurnOrder(redis, prefix=store.prefix, secret=store.secret)
     _handoffs(app, redis, store)
     try:
         yield

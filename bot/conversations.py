@@ -14,7 +14,8 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -24,6 +25,7 @@ from bot.content.problems import ContentError, Problem
 from bot.engine import Engine, Inbound, Session, Turn
 from bot.engine.types import Effects
 from bot.store.base import SessionKey, Store, StoreUnavailable
+from bot.store.order import TurnOrder
 from bot.store.outbox import OutMessage
 from bot.store.stats import Stats
 
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+_HELD: ContextVar[frozenset[SessionKey]] = ContextVar("safar_turns_held", default=frozenset())
 
 
 @dataclass(frozen=True)
@@ -188,9 +192,45 @@ class Conversations:
         """/metrics: counts and times every turn (bot/metrics.py)."""
         self.clock: Callable[[], float] = time.time
         """The engine's "now" (office hours); tests move it."""
+        self.order: TurnOrder | None = None
+        """One person's messages in arrival order across processes (set by the app)."""
         self._locks: weakref.WeakValueDictionary[SessionKey, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+
+    @contextlib.asynccontextmanager
+    async def in_order(self, key: SessionKey) -> AsyncIterator[None]:
+        """Hold this person's turn: their earlier messages, on any process, are done first.
+
+        A channel takes it as the very first step for a message (the SMS webhook does, before
+        its dedupe and opt-out look-ups), so the order is that of arrival; `handle` inside it
+        does not take it again. Without Redis an in-process lock keeps what order it can."""
+        held = _HELD.get()
+        if key in held:
+            yield
+            return
+        number: int | None = None
+        if self.order is not None:
+            try:
+                number = await self.order.take(key)
+                await self.order.wait(key, number)
+            except StoreUnavailable:
+                number = None
+        token = _HELD.set(held | {key})
+        try:
+            if number is None:
+                lock = self._locks.get(key)
+                if lock is None:
+                    lock = self._locks[key] = asyncio.Lock()
+                async with lock:
+                    yield
+            else:
+                yield
+        finally:
+            _HELD.reset(token)
+            if number is not None and self.order is not None:
+                with contextlib.suppress(StoreUnavailable):
+                    await self.order.finish(key, number)
 
     async def handle(self, key: SessionKey, inbound: Inbound) -> Turn:
         turn, _ = await self._handle(key, inbound)
@@ -237,10 +277,7 @@ class Conversations:
             return send(turn), True
 
         queued = False
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        async with lock:  # one person's messages in arrival order, within this process
+        async with self.in_order(key):  # one person's messages in arrival order, everywhere
             try:
                 if send is None:
                     turn: Turn | None = await self.store.update(key, step)

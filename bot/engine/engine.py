@@ -333,6 +333,8 @@ class Engine:
             return self._article(s, result.answer, hint=first_contact)
         if first_contact:
             return self._languages(s)
+        if result.smalltalk is not None:
+            return self._smalltalk(s, result.smalltalk)
         tr = self.tr(s)
         assert s.lang is not None
         lines = [
@@ -363,6 +365,21 @@ class Engine:
         unsure = Reply("unsure", "\n".join(lines), s.lang)
         turn = self._home(s)
         return Turn(turn.session, (unsure, *turn.replies))
+
+    def _smalltalk(self, s: Session, kind: str) -> Turn:
+        """Hello, thank you, good wishes, goodbye: a short friendly word, not "I am not sure".
+        A greeting gets the main menu with it; the rest leave the person where they are."""
+        tr = self.tr(s)
+        lines = {
+            "greeting": tr.gettext("Hello! Choose a topic or write your question."),
+            "thanks": tr.gettext("You are welcome. Write whenever you need to."),
+            "wish": tr.gettext("Thank you, and all the best to you too."),
+            "bye": tr.gettext("Take care. Safar is here when you need it."),
+        }
+        text = lines.get(kind, lines["greeting"])
+        if kind == "greeting" or s.node is None:
+            return self._home(s, notice=text)
+        return Turn(s, (Reply("smalltalk", text, s.lang or "en"),))
 
     # -- danger ----------------------------------------------------------------------------
 

@@ -232,10 +232,13 @@ class RedisStore:
 
     async def _owned(self, key: SessionKey) -> list[str]:
         """Keys made for this person outside the session (reply caches, update markers, rate
-        counters): `delete` removes them with it, so a /forget leaves nothing behind."""
+        counters, their place in the turn order): `delete` removes them with it, so a /forget
+        leaves nothing behind."""
         own = self._own_key(key)
+        u = key.digest(self.secret)
+        order = [f"{self.prefix}:q:{u}", f"{self.prefix}:d:{u}"]  # bot/store/order.py
         members: set[bytes] = await self.redis.smembers(own)  # type: ignore[assignment]
-        return [own, *[m.decode() for m in members]]
+        return [own, *order, *[m.decode() for m in members]]
 
     async def track(self, owner: SessionKey, redis_key: str, ttl: int) -> None:
         """Remember that `redis_key` is about `owner` (it expires by itself after `ttl`)."""

@@ -77,3 +77,17 @@ def test_every_menu_option_on_every_screen_leads_somewhere(engine: Engine) -> No
                 if engine.dialog.menu(turn.session.node):
                     todo.append(turn.session)
         assert {"main", "documents", "trouble"} <= seen
+
+
+def test_thanks_in_the_middle_of_a_conversation_gets_a_friendly_word_not_a_decline(
+    engine: Engine,
+) -> None:
+    s = Session(lang="ru", node="@article", article="work-patent")
+    turn = engine.handle(s, Inbound(text="спасибо большое!"))
+    assert [r.kind for r in turn.replies] == ["smalltalk"]
+    assert turn.session.article == "work-patent"  # still where they were
+
+
+def test_a_greeting_gets_hello_and_the_menu(engine: Engine) -> None:
+    turn = engine.handle(Session(lang="tg", node="main"), Inbound(text="Ассалому алейкум"))
+    assert turn.replies[-1].kind == "menu" and "Салом" in turn.replies[-1].text

@@ -159,6 +159,13 @@ class SmsChannel:
         sid = form.get("MessageSid") or form.get("SmsSid") or ""
         if not SID.match(sid):
             sid = ""  # nothing to dedupe on: answer it anyway
+        assert self._conversations is not None
+        # the person's turn first, before any other look-up: their messages, on whichever
+        # process they land, are answered in the order they came
+        async with self._conversations.in_order(session_key(phone)):
+            return await self._inbound(phone, form, sid)
+
+    async def _inbound(self, phone: str, form: MultiDict[str], sid: str) -> web.Response:
         if sid:
             replay = await self._replay(sid)
             if replay is not None:
