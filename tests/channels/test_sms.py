@@ -19,13 +19,13 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import STORE, create_app
 from bot.channels.sms import SMS, SmsChannel
-from bot.store.sms import PENDING, session_key
 from bot.channels.sms.webhook import twiml
 from bot.content.load import Content
 from bot.conversations import ContentHolder
 from bot.engine.types import HANDOFF, LANG_MENU
 from bot.settings import Settings
 from bot.sms.segments import count, is_gsm
+from bot.store.sms import PENDING, session_key
 from tests.fakes.twilio_api import FakeTwilio
 
 Client = TestClient[web.Request, web.Application]

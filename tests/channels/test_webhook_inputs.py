@@ -19,10 +19,10 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from bot.store.sms import session_key
 from bot.content.load import Content
 from bot.conversations import ContentHolder
 from bot.settings import Settings
+from bot.store.sms import session_key
 from tests.channels.test_sms import Phone, replies, sms_settings
 from tests.fakes.slow_redis import SlowRedis
 from tests.fakes.telegram_api import BotAPI
