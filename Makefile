@@ -75,6 +75,7 @@ bench: setup
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/telegram.py
 	$(BIN)/python bench/sms.py
+	$(BIN)/python bench/handoff.py
 
 # The old name of `make locales`.
 messages: locales
