@@ -20,6 +20,9 @@ from bot.engine import Engine
 from bot.settings import REPO_ROOT, Settings
 from bot.store.embedded import EmbeddedRedis
 from bot.store.redis import RedisStore
+from tests.fakes.serve import ACCOUNT, TOKEN
+from tests.fakes.telegram_api import BotAPI
+from tests.fakes.twilio_api import FakeTwilio
 
 SHARED = REPO_ROOT.parent / "shared"
 SECRET = b"test-secret-for-pseudonyms-0123456789"
@@ -81,3 +84,21 @@ def settings(redis_url: str, tmp_path: Path, prefix: str) -> Settings:
     return Settings(
         redis_url=redis_url, data_dir=tmp_path, secret=SECRET.decode(), redis_prefix=prefix
     )
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotAPI]:
+    """The loopback Telegram Bot API (tests/fakes/telegram_api.py), for one story."""
+    server = BotAPI()
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    """The loopback Twilio REST API (tests/fakes/twilio_api.py), for one story."""
+    fake = FakeTwilio(ACCOUNT, TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()

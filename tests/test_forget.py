@@ -9,7 +9,7 @@ message id, saying only that everything was deleted)."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -26,14 +26,6 @@ from tests.fakes.twilio_api import FakeTwilio
 
 Client = TestClient[web.Request, web.Application]
 NOBODYS = re.compile(r":(stats|outbox|purge|t:seq|rate:web-addr)(:|$)")
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio(ACCOUNT, TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

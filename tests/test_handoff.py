@@ -22,13 +22,11 @@ from bot.content.load import Content
 from bot.handoff import Handoffs
 from bot.settings import Settings
 from bot.store.base import SessionKey
+from tests.fakes.serve import ACCOUNT, SAFAR_NUMBER, TOKEN
 from tests.fakes.telegram_api import BotAPI, Group, Person
 from tests.fakes.telegram_safar import Safar, run_safar
 from tests.fakes.twilio_api import FakeTwilio
 
-ACCOUNT = "AC" + "0123456789abcdef" * 2
-TOKEN = "12345678901234567890123456789012"
-SAFAR_NUMBER = "+15005550006"
 DUSHANBE = ZoneInfo("Asia/Dushanbe")
 
 
@@ -42,22 +40,6 @@ OPEN = at("2026-12-02", "10:00")  # a Wednesday morning
 CLOSED = at("2026-12-05", "20:00")  # a Saturday evening
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[BotAPI]:
-    server = BotAPI()
-    await server.start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def twilio_api() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio(ACCOUNT, TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 @pytest.fixture(params=[True, False], ids=["forum", "reply-threads"])
 def staff(request: pytest.FixtureRequest, api: BotAPI) -> Group:
     return api.staff_group(forum=request.param)
@@ -65,7 +47,7 @@ def staff(request: pytest.FixtureRequest, api: BotAPI) -> Group:
 
 @pytest.fixture
 async def hotline(
-    settings: Settings, api: BotAPI, content: Content, staff: Group, twilio_api: FakeTwilio
+    settings: Settings, api: BotAPI, content: Content, staff: Group, twilio: FakeTwilio
 ) -> AsyncIterator[Safar]:
     """Safar with operators in `staff`, Telegram by polling and SMS, at an hour it is open."""
     async with run_safar(
@@ -77,7 +59,7 @@ async def hotline(
         twilio_account_sid=ACCOUNT,
         twilio_auth_token=TOKEN,
         twilio_from=SAFAR_NUMBER,
-        twilio_api_url=twilio_api.url,
+        twilio_api_url=twilio.url,
     ) as running:
         running.app[CONVERSATIONS].clock = lambda: OPEN
         yield running
@@ -292,7 +274,7 @@ async def test_forget_removes_the_ticket_its_messages_and_the_callback(
 
 
 async def test_a_person_on_sms_reaches_an_operator_who_answers_in_latin_letters(
-    hotline: Safar, api: BotAPI, staff: Group, twilio_api: FakeTwilio
+    hotline: Safar, api: BotAPI, staff: Group, twilio: FakeTwilio
 ) -> None:
     phone = Phone(hotline, "+992935550101")
     await phone.text("3")  # Tajik
@@ -307,7 +289,7 @@ async def test_a_person_on_sms_reaches_an_operator_who_answers_in_latin_letters(
 
     operator = staff.member("Nigora", "tg")
     await operator_says(operator, "Салом! Шумо дар куҷо ҳастед?", thread, anchor)
-    [sms] = await sms_to(twilio_api, phone.number, 1)
+    [sms] = await sms_to(twilio, phone.number, 1)
     assert "Salom" in sms and "ҳ" not in sms  # the person's script: Latin
 
     confirm = await phone.text("MENU")

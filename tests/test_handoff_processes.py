@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,22 +19,6 @@ from tests.fakes.telegram_api import BotAPI, Group
 from tests.fakes.twilio_api import FakeTwilio
 
 HOOK_SECRET = "hook-secret-shared-by-replicas"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotAPI]:
-    server = BotAPI()
-    await server.start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio(ACCOUNT, TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

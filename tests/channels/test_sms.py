@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -26,14 +26,12 @@ from bot.engine.types import HANDOFF, LANG_MENU
 from bot.settings import Settings
 from bot.sms.segments import count, is_gsm
 from bot.store.sms import PENDING, session_key
+from tests.fakes.serve import ACCOUNT, SAFAR_NUMBER, TOKEN
 from tests.fakes.twilio_api import FakeTwilio
 
 Client = TestClient[web.Request, web.Application]
 ClientMaker = Callable[[web.Application], Awaitable[Client]]
 
-ACCOUNT = "AC" + "0123456789abcdef" * 2
-TOKEN = "12345678901234567890123456789012"
-SAFAR_NUMBER = "+15005550006"
 
 
 def new_phone() -> str:
@@ -51,14 +49,6 @@ def replies(twiml: str) -> list[str]:
     return [m.text or "" for m in root.iter("Message")]
 
 
-@pytest.fixture
-async def twilio_api() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio(ACCOUNT, TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 def sms_settings(settings: Settings, api: FakeTwilio, **changes: Any) -> Settings:
     return settings.model_copy(
         update={
@@ -73,12 +63,12 @@ def sms_settings(settings: Settings, api: FakeTwilio, **changes: Any) -> Setting
 
 @pytest.fixture
 def make_client(
-    settings: Settings, content: Content, twilio_api: FakeTwilio, aiohttp_client: ClientMaker
+    settings: Settings, content: Content, twilio: FakeTwilio, aiohttp_client: ClientMaker
 ) -> Callable[..., Awaitable[Client]]:
     """The app with the SMS channel on, and any settings changed for one story."""
 
     async def make(**changes: Any) -> Client:
-        app = create_app(sms_settings(settings, twilio_api, **changes), ContentHolder(content))
+        app = create_app(sms_settings(settings, twilio, **changes), ContentHolder(content))
         client = await aiohttp_client(app)
         outbound = client.app[SMS].outbound
         assert outbound is not None
@@ -499,14 +489,14 @@ async def test_a_request_without_a_sender_is_a_clear_400(client: Client) -> None
 
 
 async def test_an_operator_message_goes_out_by_rest_in_the_persons_script(
-    client: Client, twilio_api: FakeTwilio
+    client: Client, twilio: FakeTwilio
 ) -> None:
     phone = Phone(client)
     await phone.text("Salom")
     await phone.text("2")
     sent = await channel(client).send(phone.number, "Оператор: позвоните нам завтра.")
     assert sent.ok and sent.sid and sent.sid.startswith("SM")
-    [request] = twilio_api.requests
+    [request] = twilio.requests
     assert request.auth_ok and request.account == ACCOUNT
     assert request.form["To"] == phone.number
     assert request.form["From"] == SAFAR_NUMBER
@@ -514,13 +504,13 @@ async def test_an_operator_message_goes_out_by_rest_in_the_persons_script(
 
 
 async def test_a_messaging_service_sender_and_the_status_callback_are_passed_on(
-    make_client: Callable[..., Awaitable[Client]], twilio_api: FakeTwilio
+    make_client: Callable[..., Awaitable[Client]], twilio: FakeTwilio
 ) -> None:
     service = "MG" + "ab" * 16
     public = "https://safar.example.org"
     client = await make_client(twilio_from=service, public_url=public)
     assert (await channel(client).send(new_phone(), "Hello")).ok
-    [form] = twilio_api.sent
+    [form] = twilio.sent
     assert form["MessagingServiceSid"] == service and "From" not in form
     assert form["StatusCallback"] == public + "/sms/twilio/status"
 
@@ -538,71 +528,71 @@ async def test_a_deployment_can_make_cyrillic_the_default(
 
 
 async def test_rest_retries_after_429_and_5xx_then_sends_once(
-    client: Client, twilio_api: FakeTwilio
+    client: Client, twilio: FakeTwilio
 ) -> None:
-    twilio_api.fail_next(429, 503)
+    twilio.fail_next(429, 503)
     sent = await channel(client).send(new_phone(), "Hello")
     assert sent.ok and sent.attempts == 3
-    assert [r.status for r in twilio_api.requests] == [429, 503, 201]
-    assert len(twilio_api.sent) == 1
+    assert [r.status for r in twilio.requests] == [429, 503, 201]
+    assert len(twilio.sent) == 1
 
 
 async def test_rest_gives_up_after_the_last_attempt(
-    client: Client, twilio_api: FakeTwilio
+    client: Client, twilio: FakeTwilio
 ) -> None:
-    twilio_api.fail_next(*[500] * 10)
+    twilio.fail_next(*[500] * 10)
     sent = await channel(client).send(new_phone(), "Hello")
     assert not sent.ok and "gave up after 5 attempts" in sent.reason
-    assert len(twilio_api.requests) == 5
+    assert len(twilio.requests) == 5
 
 
 async def test_rest_never_sends_to_an_opted_out_number(
-    client: Client, twilio_api: FakeTwilio
+    client: Client, twilio: FakeTwilio
 ) -> None:
     phone = Phone(client)
     await phone.text("STOP")
     sent = await channel(client).send(phone.number, "Operator: hello")
     assert not sent.ok and sent.reason == "opted out"
-    assert twilio_api.requests == []
+    assert twilio.requests == []
 
 
 async def test_a_carrier_opt_out_21610_puts_the_number_on_our_list(
-    client: Client, twilio_api: FakeTwilio
+    client: Client, twilio: FakeTwilio
 ) -> None:
     number = new_phone()
-    twilio_api.unsubscribed.add(number)
+    twilio.unsubscribed.add(number)
     sent = await channel(client).send(number, "Hello")
     assert not sent.ok and "21610" in sent.reason
-    assert len(twilio_api.requests) == 1  # a 4xx is final: no retry
+    assert len(twilio.requests) == 1  # a 4xx is final: no retry
     assert await channel(client).state.opted_out(number)  # type: ignore[union-attr]
 
 
 async def test_a_wrong_auth_token_is_refused_and_not_retried(
-    make_client: Callable[..., Awaitable[Client]], twilio_api: FakeTwilio
+    make_client: Callable[..., Awaitable[Client]], twilio: FakeTwilio
 ) -> None:
-    twilio_api.auth_token = "another-token-entirely-0000000000"
+    twilio.auth_token = "another-token-entirely-0000000000"
     client = await make_client()
     sent = await channel(client).send(new_phone(), "Hello")
     assert not sent.ok and "20003" in sent.reason
-    assert [r.auth_ok for r in twilio_api.requests] == [False]
+    assert [r.auth_ok for r in twilio.requests] == [False]
 
 
 async def test_a_slow_answer_is_sent_by_rest_and_the_webhook_returns_at_once(
-    client: Client, twilio_api: FakeTwilio
+    client: Client, twilio: FakeTwilio
 ) -> None:
     channel(client).reply_deadline = 0  # as if the engine took longer than Twilio waits
     phone = Phone(client)
     sid = new_sid()
     assert await phone.text("Salom", sid=sid) == ""
     for _ in range(100):
-        if twilio_api.sent:
+        if twilio.sent:
             break
         await asyncio.sleep(0.02)
-    [message] = twilio_api.sent
+    [message] = twilio.sent
     assert message["To"] == phone.number and "1 Kyrgyzcha" in message["Body"]
     assert await phone.text("Salom", sid=sid) == ""  # a retry does not send it twice
     await asyncio.sleep(0.05)
-    assert len(twilio_api.sent) == 1
+    assert len(twilio.sent) == 1
 
 
 # -- delivery status callbacks -------------------------------------------------------------
