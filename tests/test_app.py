@@ -20,7 +20,9 @@ async def test_the_redis_pool_is_bounded_by_the_settings_and_waits_for_a_connect
     settings: Settings, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
 ) -> None:
     """300 people at once through 3 connections: all get their session, none an error."""
-    app = create_app(settings.model_copy(update={"redis_max_connections": 3}))
+    # a generous wait, so a busy test machine does not turn "waits" into "times out"
+    changes = {"redis_max_connections": 3, "redis_pool_timeout": 20.0}
+    app = create_app(settings.model_copy(update=changes))
     client = await aiohttp_client(app)
     store = client.app[STORE]
     pool = store.redis.connection_pool
