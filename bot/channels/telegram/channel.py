@@ -376,6 +376,14 @@ class TelegramChannel:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("expected a JSON object with an integer update_id")
             update = Update.de_json(data, self.bot)
+            # PTB's de_json checks no types: what its filters and our handlers rely on, here
+            message = update.effective_message
+            if message is not None and getattr(message, "chat", None) is None:
+                raise ValueError("a message without a chat")
+            text = getattr(message, "text", None)
+            button = update.callback_query.data if update.callback_query else None
+            if not isinstance(text, str | None) or not isinstance(button, str | None):
+                raise ValueError("a text or button data that is not a string")
         except Exception as exc:  # anything PTB cannot parse is the sender's fault, not ours
             return web.json_response(
                 {"error": f"bad request: not a Telegram update ({type(exc).__name__})"},
