@@ -118,7 +118,7 @@ class Sender:
                     self.name, block_ms=self.config.block_ms, idle_ms=self.config.idle_ms
                 )
                 if batch:
-                    await self._deliver_all(batch)
+                    await self._holding_lease(self._deliver_all(batch), renew)
                 delay = 0.5
             except asyncio.CancelledError:
                 raise
@@ -126,6 +126,34 @@ class Sender:
                 log.warning("outbox: %s; retrying in %.1f s", type(exc).__name__, delay)
                 await self._sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    async def _holding_lease(self, work: Awaitable[None], every: float) -> None:
+        """Deliver while renewing the lease: a batch in backoff can take longer than the
+        lease, and another process must not take over entries this one is still sending.
+        If the lease is lost anyway (Redis away long enough), the batch stops: its entries stay
+        unacknowledged for the next leader."""
+        task = asyncio.ensure_future(work)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=every)
+                if task in done:
+                    task.result()
+                    return
+                try:
+                    self.leader = await self.store.lease(self.name, self.config.lease_ms)
+                except Exception:  # Redis away: keep going until the lease ends
+                    continue
+                if not self.leader:
+                    log.warning(
+                        "outbox: lease lost mid-batch; leaving the rest to the next sender"
+                    )
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, _StillFailing):
+                        await task
+                    return
+        finally:
+            if not task.done():
+                task.cancel()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

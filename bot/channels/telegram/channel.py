@@ -161,6 +161,8 @@ class TelegramChannel:
         """Delivers the outbox (replies, operators' words) when this process holds its lease."""
         self.staff: StaffDesk | None = None
         """The operators' side, when TELEGRAM_OPERATOR_CHAT_ID is set."""
+        self._unanswered: set[int] = set()
+        """Updates whose reply neither reached Telegram nor the outbox (Redis was down)."""
         self._no_forum: set[int] = set()
         """Staff chats where createForumTopic was refused: tickets use reply threads there."""
 
@@ -391,6 +393,14 @@ class TelegramChannel:
             )
         processor = self.application.update_processor
         await processor.process_update(update, self.application.process_update(update))
+        if update.update_id in self._unanswered:
+            self._unanswered.discard(update.update_id)
+            # no store and the reply could not be sent: a 503 makes Telegram deliver it again
+            return web.json_response(
+                {"error": "could not answer now, try again"},
+                status=503,
+                headers={"Retry-After": "5"},
+            )
         return web.Response(status=200)
 
     # -- handlers --------------------------------------------------------------------------
@@ -584,8 +594,14 @@ class TelegramChannel:
                 self.sender.poke()
             return
         for message in plan(turn):  # no store, so no outbox: send now, as best we can
-            with contextlib.suppress(Retry, GiveUp):
+            try:
                 await self.deliver_person(message)
+            except GiveUp:
+                continue
+            except Retry:
+                # Nothing holds this reply: in webhook mode, Telegram is asked to repeat it
+                self._unanswered.add(update.update_id)
+                return
 
     def _plan(
         self, chat_id: int, turn: Turn, pressed: Message | None, in_place: bool
