@@ -46,7 +46,8 @@ class SenderConfig:
     lease_ms: int = 5000
     idle_ms: int = 5000
     """An entry read by a sender that stopped renewing for this long is taken over."""
-    attempts: int = 6
+    attempts: int = 3
+    """Tries in a row (0.5, 1 s apart); then the lane waits longer and tries again."""
     backoff: float = 0.5
     parallel: int = 16
     block_ms: int = 400
@@ -66,6 +67,10 @@ class Sender:
         self.housekeeping: Callable[[], Awaitable[None]] | None = None
         """Run by the leader every `HOUSEKEEPING` seconds (the AOF purge after forgets)."""
         self._task: asyncio.Task[None] | None = None
+        self._lanes: dict[tuple[str, str, str | None], asyncio.Task[None]] = {}
+        self._queues: dict[tuple[str, str, str | None], list[tuple[str, OutMessage]]] = {}
+        self._inflight: set[str] = set()
+        self._parallel = asyncio.Semaphore(self.config.parallel)
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
 
@@ -99,86 +104,97 @@ class Sender:
         renew = self.config.lease_ms / 3000
         delay = 0.5
         next_chores = 0.0
-        while not self._stop.is_set():
-            try:
-                if not self.channels:  # nothing to send with here: only the chores
-                    if self.housekeeping is not None:
-                        await self.housekeeping()
-                    await self._sleep(HOUSEKEEPING)
-                    continue
-                self.leader = await self.store.lease(self.name, self.config.lease_ms)
-                if not self.leader:
-                    await self._sleep(renew)
-                    continue
-                loop = asyncio.get_running_loop()
-                if self.housekeeping is not None and loop.time() >= next_chores:
-                    next_chores = loop.time() + HOUSEKEEPING
-                    await self.housekeeping()
-                batch = await self.store.read(
-                    self.name, block_ms=self.config.block_ms, idle_ms=self.config.idle_ms
-                )
-                if batch:
-                    await self._holding_lease(self._deliver_all(batch), renew)
-                delay = 0.5
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis away, most likely: try again, slower each time
-                log.warning("outbox: %s; retrying in %.1f s", type(exc).__name__, delay)
-                await self._sleep(delay)
-                delay = min(delay * 2, 10.0)
-
-    async def _holding_lease(self, work: Awaitable[None], every: float) -> None:
-        """Deliver while renewing the lease: a batch in backoff can take longer than the
-        lease, and another process must not take over entries this one is still sending.
-        If the lease is lost anyway (Redis away long enough), the batch stops: its entries stay
-        unacknowledged for the next leader."""
-        task = asyncio.ensure_future(work)
         try:
-            while True:
-                done, _ = await asyncio.wait({task}, timeout=every)
-                if task in done:
-                    task.result()
-                    return
+            while not self._stop.is_set():
                 try:
+                    if not self.channels:  # nothing to send with here: only the chores
+                        if self.housekeeping is not None:
+                            await self.housekeeping()
+                        await self._sleep(HOUSEKEEPING)
+                        continue
                     self.leader = await self.store.lease(self.name, self.config.lease_ms)
-                except Exception:  # Redis away: keep going until the lease ends
-                    continue
-                if not self.leader:
-                    log.warning(
-                        "outbox: lease lost mid-batch; leaving the rest to the next sender"
+                    if not self.leader:
+                        self._drop_lanes()  # another sender has them now
+                        await self._sleep(renew)
+                        continue
+                    loop = asyncio.get_running_loop()
+                    if self.housekeeping is not None and loop.time() >= next_chores:
+                        next_chores = loop.time() + HOUSEKEEPING
+                        await self.housekeeping()
+                    batch = await self.store.read(
+                        self.name,
+                        block_ms=self.config.block_ms,
+                        idle_ms=self.config.idle_ms,
+                        own=not self._inflight,  # after a lost lease, take ours up again
                     )
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, _StillFailing):
-                        await task
-                    return
+                    self._dispatch(batch)
+                    delay = 0.5
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # Redis away, most likely: try again, slower each time
+                    log.warning("outbox: %s; retrying in %.1f s", type(exc).__name__, delay)
+                    await self._sleep(delay)
+                    delay = min(delay * 2, 10.0)
+            await self._finish_lanes()
         finally:
-            if not task.done():
-                task.cancel()
+            self._drop_lanes()
+
+    def _dispatch(self, batch: list[tuple[str, OutMessage]]) -> None:
+        """Queue what was read on its lane, and start the lane if it is idle. Lanes run on
+        their own: one person's failing messages never hold up the next read, nor anyone
+        else's messages. One lane per person (in order); in the staff chat, one per ticket."""
+        for entry, message in batch:
+            if entry in self._inflight:
+                continue  # our own pending entry, already queued on its lane
+            self._inflight.add(entry)
+            ticket = message.ticket if message.channel == "staff" else None
+            key = (message.channel, message.address, ticket)
+            self._queues.setdefault(key, []).append((entry, message))
+            task = self._lanes.get(key)
+            if task is None or task.done():
+                self._lanes[key] = asyncio.create_task(self._lane(key), name="outbox-lane")
+
+    async def _lane(self, key: tuple[str, str, str | None]) -> None:
+        queue = self._queues[key]
+        pause = self.config.backoff * 4
+        while queue:
+            group = _coalesce(queue)[0]
+            try:
+                async with self._parallel:  # not held while waiting to try again
+                    await self._deliver(group)
+            except _StillFailing:
+                await asyncio.sleep(min(pause, 30.0))  # still in order: the same again
+                pause *= 2
+                continue
+            except Exception as exc:  # Redis away: the entries stay pending, try later
+                log.warning("outbox: lane paused (%s)", type(exc).__name__)
+                await asyncio.sleep(min(pause, 30.0))
+                pause *= 2
+                continue
+            pause = self.config.backoff * 4
+            del queue[: len(group)]
+            for entry, _ in group:
+                self._inflight.discard(entry)
+        self._queues.pop(key, None)  # no await since the queue emptied: nothing was added
+        self._lanes.pop(key, None)
+
+    async def _finish_lanes(self, grace: float = 5.0) -> None:
+        """On stop: let deliveries under way end, for a few seconds."""
+        running = [t for t in self._lanes.values() if not t.done()]
+        if running:
+            await asyncio.wait(running, timeout=grace)
+
+    def _drop_lanes(self) -> None:
+        for task in self._lanes.values():
+            task.cancel()
+        self._lanes.clear()
+        self._queues.clear()
+        self._inflight.clear()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
         self._wake.clear()
-
-    async def _deliver_all(self, batch: list[tuple[str, OutMessage]]) -> None:
-        """One task per person, each in stream order; people in parallel. In the staff chat
-        the order that matters is each ticket's, so each ticket is a lane there."""
-        lanes: dict[tuple[str, str, str | None], list[tuple[str, OutMessage]]] = {}
-        for entry, message in batch:
-            ticket = message.ticket if message.channel == "staff" else None
-            lane_key = (message.channel, message.address, ticket)
-            lanes.setdefault(lane_key, []).append((entry, message))
-        limit = asyncio.Semaphore(self.config.parallel)
-
-        async def lane(items: list[tuple[str, OutMessage]]) -> None:
-            async with limit:
-                for group in _coalesce(items):
-                    try:
-                        await self._deliver(group)
-                    except _StillFailing:
-                        return  # the rest of this person's messages wait behind it, in order
-
-        await asyncio.gather(*(lane(items) for items in lanes.values()))
 
     async def _deliver(self, group: list[tuple[str, OutMessage]]) -> None:
         """Deliver one message, or several of one ticket's as one post (see `_coalesce`)."""

@@ -133,24 +133,40 @@ class OutboxStore:
             await self.redis.delete(key)
 
     async def read(
-        self, consumer: str, count: int = 100, block_ms: int = 500, idle_ms: int = 5000
+        self,
+        consumer: str,
+        count: int = 100,
+        block_ms: int = 500,
+        idle_ms: int = 5000,
+        own: bool = True,
     ) -> list[tuple[str, OutMessage]]:
-        """Entries to deliver, oldest first: our own unacknowledged ones, then those a dead
-        sender left behind for `idle_ms`, then new ones (waiting up to `block_ms`)."""
+        """Entries to deliver, oldest first: with `own`, those this consumer read before and
+        has not acknowledged; those a dead sender left behind for `idle_ms`; and new ones
+        (waiting up to `block_ms` when there is nothing else)."""
         await self._group()
-        mine = await self.redis.xreadgroup(GROUP, consumer, {self.stream: "0"}, count=count)
-        entries = _entries(mine)
-        if not entries:
-            claimed = await self.redis.xautoclaim(
-                self.stream, GROUP, consumer, min_idle_time=idle_ms, start_id="0", count=count
-            )
-            entries = [(_s(i), f) for i, f in claimed[1] if f]
-        if not entries:
-            new = await self.redis.xreadgroup(
-                GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms
-            )
-            entries = _entries(new)
-        return [(i, OutMessage.from_json(f[b"m"])) for i, f in entries if b"m" in f]
+        entries: list[tuple[str, dict[bytes, bytes]]] = []
+        if own:
+            mine = await self.redis.xreadgroup(GROUP, consumer, {self.stream: "0"}, count=count)
+            entries += _entries(mine)
+        claimed = await self.redis.xautoclaim(
+            self.stream, GROUP, consumer, min_idle_time=idle_ms, start_id="0", count=count
+        )
+        entries += [(_s(i), f) for i, f in claimed[1] if f]
+        new = await self.redis.xreadgroup(
+            GROUP,
+            consumer,
+            {self.stream: ">"},
+            count=count,
+            block=None if entries else block_ms,
+        )
+        entries += _entries(new)
+        seen: set[str] = set()
+        out = []
+        for i, f in sorted(entries, key=lambda e: tuple(map(int, e[0].split("-")))):
+            if i not in seen and b"m" in f:
+                seen.add(i)
+                out.append((i, OutMessage.from_json(f[b"m"])))
+        return out
 
     async def begin(self, message: OutMessage) -> None:
         """An attempt starts: if this sender dies now, the next one knows to check first."""

@@ -110,6 +110,6 @@ async def test_a_backlog_of_one_persons_messages_reaches_the_operators_as_one_po
     sender.start()
     await until(lambda: len(posts) >= 2)
     await sender.stop()
-    assert posts == ["a\nb\nc", "x"]
+    assert sorted(posts) == ["a\nb\nc", "x"]  # two tickets: two lanes, either first
     assert await box.depth() == 0
     assert all([await box.is_done(m) for m in staff])
