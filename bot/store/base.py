@@ -77,6 +77,9 @@ class Store(Protocol):
         """True the first time `item` is seen in `namespace` within `ttl` seconds; with
         `owner`, the marker goes when that person is forgotten."""
 
+    async def seen(self, namespace: str, item: str) -> bool:
+        """Whether `once` was called for `item` within its ttl (nothing is marked)."""
+
     async def track(self, owner: SessionKey, redis_key: str, ttl: int) -> None:
         """`redis_key` is about `owner`: delete it with them."""
 

@@ -324,6 +324,10 @@ class RedisStore:
                 except WatchError:
                     continue  # someone wrote in between: run fn again on the new state
 
+    async def seen(self, namespace: str, item: str) -> bool:
+        """Whether `once` was called for `item` (without marking it)."""
+        return bool(await self.redis.exists(f"{self.prefix}:once:{namespace}:{item}"))
+
     async def once(
         self, namespace: str, item: str, ttl: int, owner: SessionKey | None = None
     ) -> bool:

@@ -410,14 +410,20 @@ class TelegramChannel:
 
         A person's update is marked done in the very transaction that saves their session and
         queues the reply (`_turn`), so a crash or a failed send before that means Telegram's
-        repeat is answered, and after it means the repeat is skipped. Other updates (groups,
-        the staff chat) are marked here, first."""
+        repeat is answered, and after it means the repeat is skipped. An operator's message
+        in the staff chat is marked once its relay is queued (`_on_staff`). Other updates
+        (groups) are marked here, first."""
         if self._store is None:
             return
         chat = update.effective_chat
         if chat is not None and chat.type == ChatType.PRIVATE:
             return
+        staff = chat is not None and chat.id == self.config.operator_chat_id
         try:
+            if staff:
+                if await self._store.seen(f"tg-update:{self.bot.id}", str(update.update_id)):
+                    raise ApplicationHandlerStop
+                return
             first = await self._store.once(
                 f"tg-update:{self.bot.id}", str(update.update_id), DEDUPE_TTL
             )
@@ -514,6 +520,11 @@ class TelegramChannel:
     async def _on_staff(self, update: Update, context: Context) -> None:
         if self.staff is not None:
             await self.staff.on_message(update)
+            if self._store is not None:  # only now: a crash before this means Telegram repeats it
+                with contextlib.suppress(StoreUnavailable):
+                    await self._store.once(
+                        f"tg-update:{self.bot.id}", str(update.update_id), DEDUPE_TTL
+                    )
         raise ApplicationHandlerStop  # the staff chat is never answered as a group
 
     # -- delivering from the outbox ---------------------------------------------------------
