@@ -73,7 +73,7 @@ class Texts:
         tr = self.tr(lang)
         long = tr.gettext(
             "Safar gives trustworthy answers for labour migrants and their families: leaving "
-            "safely, documents, your rights, coming home and free legal aid. In Kyrgyz, "
+            "safely, documents, your rights, coming home and legal help. In Kyrgyz, "
             "Russian, Tajik and English. Press Start."
         )
         short = tr.gettext(
