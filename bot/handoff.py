@@ -132,13 +132,7 @@ class Handoffs:
         ticket = await self.tickets.active_for(key)
         if ticket is None:
             # The ticket ended elsewhere (closed, expired): the person is with the bot again.
-            engine = self.content.current.engine
-
-            def back(session: Session) -> tuple[Session | None, Turn]:
-                t = engine.operator_closed(session)
-                return t.session, t
-
-            return await self.sessions.update(key, back)
+            return await self._back_to_bot(key)
         await self.tickets.add_message(ticket, Message("person", text, time.time()))
         await self._to_staff(ticket, text, kind="person")
         return turn
@@ -156,18 +150,22 @@ class Handoffs:
         body = engine.operator_text(ticket.lang, text)
         await self._to_person(ticket, body, kind="answer")
 
-    async def close(self, ticket: Ticket, by: str) -> None:
+    async def close(self, ticket: Ticket) -> None:
         """The operator ends it: a polite word to the person, and the bot answers them again."""
         await self.tickets.close(ticket)
+        turn = await self._back_to_bot(ticket.key())
+        await self._to_person(ticket, turn.replies[0].text, kind="closed")
+        log.info("ticket %s closed by an operator", ticket.id)
+
+    async def _back_to_bot(self, key: SessionKey) -> Turn:
+        """The person's session out of operator mode, with the engine's polite word."""
         engine = self.content.current.engine
 
         def back(session: Session) -> tuple[Session | None, Turn]:
-            t = engine.operator_closed(session)
-            return t.session, t
+            turn = engine.operator_closed(session)
+            return turn.session, turn
 
-        turn = await self.sessions.update(ticket.key(), back)
-        await self._to_person(ticket, turn.replies[0].text, kind="closed")
-        log.info("ticket %s closed by an operator", ticket.id)
+        return await self.sessions.update(key, back)
 
     async def forget(self, key: SessionKey) -> None:
         tickets = await self.tickets.forget(key)

@@ -85,7 +85,7 @@ class StaffDesk:
             await self._reply(message, note)
             return
         if command == "close":
-            await self.handoffs.close(ticket, by=operator)
+            await self.handoffs.close(ticket)
             await self._reply(message, tr.gettext("Ticket #%(n)s is closed.") % {"n": ticket.id})
             return
         if command == "done":
