@@ -199,12 +199,14 @@ class Conversations:
         )
 
     @contextlib.asynccontextmanager
-    async def in_order(self, key: SessionKey) -> AsyncIterator[None]:
+    async def in_order(self, key: SessionKey, taken: int | None = None) -> AsyncIterator[None]:
         """Hold this person's turn: their earlier messages, on any process, are done first.
 
         A channel takes it as the very first step for a message (the SMS webhook does, before
         its dedupe and opt-out look-ups), so the order is that of arrival; `handle` inside it
-        does not take it again. Without Redis an in-process lock keeps what order it can."""
+        does not take it again. `taken` is a number the channel took already, in the same
+        atomic step that stored the message (Telegram's inbound queue). Without Redis an
+        in-process lock keeps what order it can."""
         held = _HELD.get()
         if key in held:
             yield
@@ -212,7 +214,7 @@ class Conversations:
         number: int | None = None
         if self.order is not None:
             try:
-                number = await self.order.take(key)
+                number = taken or await self.order.take(key)
                 await self.order.wait(key, number)
             except StoreUnavailable:
                 number = None

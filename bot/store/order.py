@@ -20,12 +20,26 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from bot.store.base import SessionKey, guarded
 
 TTL = 60
+
+@dataclass
+class Ticket:
+    """A number taken by a script that did more in the same round trip (the SMS webhook's first
+    look-up), for `Conversations.in_order`."""
+
+    number: int | None
+    """None: Redis could not give one (the in-process lock keeps what order it can)."""
+    ready: bool = False
+    """No earlier message of this person was still being answered when it was taken."""
+    done: bool = False
+    """Marked done already, by the script that saved the turn: nothing left to do at the end."""
+
 
 # Only while the queue exists: after a /forget deleted both, a finishing turn leaves no trace.
 _DONE = """
@@ -45,11 +59,22 @@ class TurnOrder:
         self.prefix = prefix
         self.secret = secret
         self.stall = stall
+        self.ttl = TTL
         self._done = redis.register_script(_DONE)
 
     def _keys(self, key: SessionKey) -> tuple[str, str]:
         u = key.digest(self.secret)
         return f"{self.prefix}:q:{u}", f"{self.prefix}:d:{u}"
+
+    def keys(self, key: SessionKey) -> tuple[str, str]:
+        """The person's two keys (last number taken, last done), for a script that takes a
+        number or marks one done along with its own work (bot/store/sms.py)."""
+        return self._keys(key)
+
+    def number_key(self, key: SessionKey) -> str:
+        """Where the person's last number is, for a store that takes it inside its own atomic
+        step (bot/store/inbound.py): the number is then taken with that step, not after it."""
+        return self._keys(key)[0]
 
     async def take(self, key: SessionKey) -> int:
         """This message's number: the first thing done when it arrives."""

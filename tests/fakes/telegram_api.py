@@ -843,6 +843,12 @@ class Person:
 
         `label` is the button's text, its digit ("2" for "2. Documents") or a part of its text.
         """
+        update = self.press_update(label, message_id)
+        await self.api.push(update)
+        return update
+
+    def press_update(self, label: str, message_id: int | None = None) -> dict[str, Any]:
+        """The update Telegram makes of a press (not delivered yet), as `press` sends it."""
         message = (
             self.chat.messages[message_id] if message_id is not None else self._latest_keyboard()
         )
@@ -856,9 +862,7 @@ class Person:
             "data": button["callback_data"],
         }
         self.api.queries[query_id] = {"answered": False, "text": None, "chat": self.chat.id}
-        update = self.api.new_update("callback_query", query)
-        await self.api.push(update)
-        return update
+        return self.api.new_update("callback_query", query)
 
     async def send_photo(self) -> dict[str, Any]:
         sizes = [

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.channels.telegram.channel import WEBHOOK_PATH, TelegramChannel, TelegramConfig
 from bot.channels.telegram.replicas import PollingLease
+from bot.store.inbound import InboundStore
 
 __all__ = ["TELEGRAM", "WEBHOOK_PATH", "TelegramChannel", "TelegramConfig", "setup"]
 
@@ -47,7 +48,20 @@ async def _telegram_ctx(app: web.Application) -> AsyncIterator[None]:
             store.redis, prefix=store.prefix, token=channel.config.token
         )
     sender = app[SENDER]
-    channel.launch(app[CONVERSATIONS], app[STORE], sender.store.throttle, sender)
+    conversations = app[CONVERSATIONS]
+    order = conversations.order
+
+    def queue_for(bot_id: int) -> InboundStore:
+        assert order is not None
+        return InboundStore(store.redis, prefix=store.prefix, bot_id=bot_id, order=order)
+
+    channel.launch(
+        conversations,
+        store,
+        sender.store.throttle,
+        sender,
+        queue_for if order is not None and channel.config.webhook_url else None,
+    )
     try:
         yield
     finally:

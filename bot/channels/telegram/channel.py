@@ -5,9 +5,12 @@ retries on 429); the engine decides every answer, and Safar's Redis holds every 
 person's state is the same whichever process or channel they reach. No PTB persistence is used.
 
 Updates arrive either by long polling (PTB's Updater, run inside this process) or on
-`POST /telegram/webhook` of the one aiohttp app. In webhook mode an update is processed before
-the request is answered: Telegram keeps an update until it gets a 200, so a crash mid-way means
-a retry, not a lost message, and the retry is recognised by its update_id.
+`POST /telegram/webhook` of the one aiohttp app. In webhook mode an update is stored in Redis
+(bot/store/inbound.py) and the request answered at once; a worker in every process runs the
+stored updates (bot/channels/telegram/inbound.py). Telegram sends a chat's next update only
+after our 200, so a slow turn or a slow Bot API would otherwise hold up the chat, and with
+many chats Telegram's connections. Without Redis the update is processed before the answer,
+and a 503 asks Telegram to repeat it when its reply could not be sent.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -55,6 +59,7 @@ from telegram.ext import (
 )
 
 from bot import LANGUAGES
+from bot.channels.telegram.inbound import InboundConfig, InboundWorker
 from bot.channels.telegram.limits import SharedRateLimiter, Throttle, retry_seconds
 from bot.channels.telegram.ordering import PerChatUpdateProcessor
 from bot.channels.telegram.render import (
@@ -71,10 +76,11 @@ from bot.channels.telegram.texts import COMMAND_NAMES, Texts, guess_language
 from bot.conversations import ContentHolder, Conversations
 from bot.engine import Inbound, Session, Turn
 from bot.engine.types import FORGET, LANG_MENU, Command
-from bot.outbox import GiveUp, Retry, Sender
+from bot.outbox import GiveUp, Retry, Sender, SenderConfig
 from bot.privacy import Burst, mask
 from bot.settings import Settings
 from bot.store.base import SessionKey, Store, StoreUnavailable
+from bot.store.inbound import InboundStore, Stored
 from bot.store.outbox import OutMessage
 
 log = logging.getLogger(__name__)
@@ -100,6 +106,12 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 Context = ContextTypes.DEFAULT_TYPE
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
+POOL_SIZE = SenderConfig().parallel + 2 * InboundConfig().parallel + 2
+"""Bot API connections at most in use at once: one per outbox lane sending, two per update in
+progress (answering a button or "typing…" while its turn runs), two for the start-up calls.
+PTB's default (256) would let a slow Bot API tie up that many sockets; fewer than this would
+make sends wait for a free one (and time out after PTB's pool_timeout)."""
+
 
 @dataclass(frozen=True)
 class TelegramConfig:
@@ -118,6 +130,7 @@ class TelegramConfig:
     """The staff group where operators answer tickets (TELEGRAM_OPERATOR_CHAT_ID)."""
     operator_ids: frozenset[int] = frozenset()
     """Who may act on tickets there; empty = every member of that group."""
+    pool_size: int = POOL_SIZE
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TelegramConfig:
@@ -165,6 +178,9 @@ class TelegramChannel:
         """Updates whose reply neither reached Telegram nor the outbox (Redis was down)."""
         self._no_forum: set[int] = set()
         """Staff chats where createForumTopic was refused: tickets use reply threads there."""
+        self._queue_for: Callable[[int], InboundStore] | None = None
+        self.inbound: InboundWorker | None = None
+        """Runs the updates the webhook stored (webhook mode with Redis)."""
 
     # -- building ------------------------------------------------------------------------
 
@@ -176,6 +192,7 @@ class TelegramChannel:
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
             .concurrent_updates(PerChatUpdateProcessor())
+            .connection_pool_size(self.config.pool_size)
         )
         self.limiter: SharedRateLimiter | None = None
         if self.config.max_rate > 0:
@@ -220,13 +237,17 @@ class TelegramChannel:
         store: Store,
         throttle: Throttle | None = None,
         sender: Sender | None = None,
+        queue_for: Callable[[int], InboundStore] | None = None,
     ) -> None:
         """Connect in the background: a slow or unreachable Telegram never holds up the web
         chat or SMS, and the channel comes up by itself once Telegram answers. `throttle` is
-        the rate shared by every process (Redis); without it only Telegram's 429s limit us."""
+        the rate shared by every process (Redis); without it only Telegram's 429s limit us.
+        `queue_for(bot_id)` is where the webhook stores updates (the bot's id is known only
+        once Telegram answered)."""
         self._conversations = conversations
         self._store = store
         self.sender = sender
+        self._queue_for = queue_for
         if sender is not None:
             sender.register("telegram", self.deliver_person)
         if self.limiter is not None and throttle is not None:
@@ -240,6 +261,10 @@ class TelegramChannel:
             await self._retry("reach the Bot API", self.application.initialize)
             await self.application.start()
             if self.config.webhook_url:
+                if self._queue_for is not None:
+                    queue = self._queue_for(self.bot.id)
+                    self.inbound = InboundWorker(queue, self._from_queue)
+                    self.inbound.start()
                 await self._retry("set the webhook", self._set_webhook)
             elif not await self._poll_alone():
                 return  # another process polls this bot: logged, this channel stays off
@@ -351,6 +376,8 @@ class TelegramChannel:
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
+        if self.inbound is not None:  # what it had not begun stays stored for another process
+            await self.inbound.stop()
         if self.poll_lease is not None:
             await self.poll_lease.release()  # another process may poll at once
         if app.running:
@@ -361,7 +388,8 @@ class TelegramChannel:
     # -- webhook ---------------------------------------------------------------------------
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST /telegram/webhook: the secret first, in constant time, before reading anything."""
+        """POST /telegram/webhook: the secret first, in constant time, before reading anything;
+        then the update is stored and answered, or (without Redis) processed and answered."""
         given = request.headers.get(SECRET_HEADER, "")
         # aiohttp keeps bytes that are not UTF-8 as surrogates: compare them as the bytes sent
         if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.secret.encode()):
@@ -374,7 +402,8 @@ class TelegramChannel:
                 {"error": "starting up, try again"}, status=503, headers={"Retry-After": "5"}
             )
         try:
-            data = await request.json()
+            body = await request.read()
+            data = json.loads(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("expected a JSON object with an integer update_id")
             update = Update.de_json(data, self.bot)
@@ -391,6 +420,18 @@ class TelegramChannel:
                 {"error": f"bad request: not a Telegram update ({type(exc).__name__})"},
                 status=400,
             )
+        if self.inbound is not None:
+            chat = update.effective_chat
+            try:
+                number = await self.inbound.store.add(
+                    update.update_id, chat.id if chat else None, body
+                )
+            except StoreUnavailable as exc:
+                log.warning("could not store a Telegram update (%s); answering it now", exc)
+            else:
+                if number is None:
+                    log.info("update %s was stored before; skipped", update.update_id)
+                return web.Response(status=200)
         processor = self.application.update_processor
         await processor.process_update(update, self.application.process_update(update))
         if update.update_id in self._unanswered:
@@ -402,6 +443,19 @@ class TelegramChannel:
                 headers={"Retry-After": "5"},
             )
         return web.Response(status=200)
+
+    async def _from_queue(self, stored: Stored) -> bool:
+        """One stored update, in its chat's turn: its number was taken when it was stored."""
+        update = Update.de_json(json.loads(stored.raw), self.bot)
+        if stored.chat is not None and stored.number:
+            async with self.conversations.in_order(_key(stored.chat), stored.number):
+                await self.application.process_update(update)
+        else:
+            await self.application.process_update(update)
+        if update.update_id in self._unanswered:  # Redis went away meanwhile: keep it stored
+            self._unanswered.discard(update.update_id)
+            return False
+        return True
 
     # -- handlers --------------------------------------------------------------------------
 
