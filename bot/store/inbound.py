@@ -16,12 +16,14 @@ it is working on (`touch`), so a slow turn is not taken over and run twice.
 Key layout (the store's prefix; `<bot>` is the bot's numeric id):
   safar:tg:in:<bot>              the stream; fields u (the update as Telegram sent it), c (the
                                  chat id, empty for none) and n (the chat's number, 0 for none)
-  safar:once:tg-in:<bot>:<id>    update <id> was stored (one day, as long as Telegram retries)
+  safar:once:tg-in:<bot>:<id>    update <id> was stored (one day, as long as Telegram retries);
+                                 named in the person's safar:own:<u>, so a forget deletes it
   safar:q:<u>                    the chat's last number taken (TurnOrder's key)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +44,8 @@ local n = 0
 if ARGV[4] ~= '' then
   n = redis.call('INCR', KEYS[2])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
+  redis.call('SADD', KEYS[4], KEYS[1])
+  redis.call('EXPIRE', KEYS[4], math.max(tonumber(ARGV[1]), tonumber(ARGV[6])))
 end
 redis.call('XADD', KEYS[3], '*', 'u', ARGV[3], 'c', ARGV[4], 'n', n)
 redis.call('EXPIRE', KEYS[3], ARGV[5])
@@ -59,11 +63,21 @@ class Stored:
 
 @guarded
 class InboundStore:
-    def __init__(self, redis: Redis, *, prefix: str, bot_id: int, order: TurnOrder) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str,
+        bot_id: int,
+        order: TurnOrder,
+        owner: Callable[[SessionKey], tuple[str, int]],
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.bot_id = bot_id
         self.order = order
+        self.owner = owner
+        """The person's set of keys to delete with them, and its shortest life."""
         self.stream = f"{prefix}:tg:in:{bot_id}"
         self._add = redis.register_script(_ADD)
         self._group_ready = False
@@ -71,13 +85,23 @@ class InboundStore:
     async def add(self, update_id: int, chat: int | None, raw: bytes) -> int | None:
         """Durable once this returns (the webhook may answer 200): the chat's number, 0 for an
         update without a chat, None for a repeat."""
-        key = SessionKey("telegram", str(chat)) if chat is not None else None
-        queue = self.order.number_key(key) if key is not None else f"{self.prefix}:q:-"
+        queue, own, own_ttl = f"{self.prefix}:q:-", f"{self.prefix}:own:-", 0
+        if chat is not None:
+            key = SessionKey("telegram", str(chat))
+            queue = self.order.number_key(key)
+            own, own_ttl = self.owner(key)
         once = f"{self.prefix}:once:tg-in:{self.bot_id}:{update_id}"
         n = int(
             await self._add(
-                keys=[once, queue, self.stream],
-                args=[DEDUPE_TTL, self.order.ttl, raw, "" if chat is None else chat, STREAM_TTL],
+                keys=[once, queue, self.stream, own],
+                args=[
+                    DEDUPE_TTL,
+                    self.order.ttl,
+                    raw,
+                    "" if chat is None else chat,
+                    STREAM_TTL,
+                    own_ttl,
+                ],
             )
         )
         return None if n < 0 else n

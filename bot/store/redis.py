@@ -230,6 +230,11 @@ class RedisStore:
     def _own_key(self, key: SessionKey) -> str:
         return f"{self.prefix}:own:{key.digest(self.secret)}"
 
+    def owner(self, key: SessionKey) -> tuple[str, int]:
+        """The set naming `key`'s other keys, and its shortest life: for a store that adds
+        a key about the person in an atomic step of its own (bot/store/inbound.py)."""
+        return self._own_key(key), self.session_ttl
+
     async def _owned(self, key: SessionKey) -> list[str]:
         """Keys made for this person outside the session (reply caches, update markers, rate
         counters, their place in the turn order): `delete` removes them with it, so a /forget

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from bot.store.base import SessionKey
 from bot.store.inbound import InboundStore
 from bot.store.order import TurnOrder
+from bot.store.redis import RedisStore
 from tests.conftest import SECRET
 
 BOT = 123456
@@ -21,7 +22,8 @@ BOT = 123456
 
 def inbound(redis: Redis, prefix: str) -> InboundStore:
     order = TurnOrder(redis, prefix=prefix, secret=SECRET)
-    return InboundStore(redis, prefix=prefix, bot_id=BOT, order=order)
+    sessions = RedisStore(redis, session_ttl=600, prefs_ttl=3600, prefix=prefix, secret=SECRET)
+    return InboundStore(redis, prefix=prefix, bot_id=BOT, order=order, owner=sessions.owner)
 
 
 def update(update_id: int, chat: int) -> bytes:
@@ -97,3 +99,16 @@ async def test_a_stopping_process_leaves_the_group_only_when_nothing_waits_on_it
     await store.leave("other")
     names = [c["name"] for c in await redis.xinfo_consumers(store.stream, "workers")]
     assert b"other" not in names and "other" not in names
+
+
+async def test_a_forgotten_person_leaves_no_marker_of_their_updates(
+    redis: Redis, prefix: str
+) -> None:
+    store = inbound(redis, prefix)
+    sessions = RedisStore(redis, session_ttl=600, prefs_ttl=3600, prefix=prefix, secret=SECRET)
+    await store.add(60, 501, update(60, 501))
+    await store.add(61, 501, update(61, 501))
+    assert await redis.keys(f"{prefix}:once:tg-in:*")
+    await sessions.delete(SessionKey("telegram", "501"))
+    assert await redis.keys(f"{prefix}:once:tg-in:*") == []
+    assert await redis.keys(f"{prefix}:q:*") == []

@@ -53,7 +53,9 @@ async def _telegram_ctx(app: web.Application) -> AsyncIterator[None]:
 
     def queue_for(bot_id: int) -> InboundStore:
         assert order is not None
-        return InboundStore(store.redis, prefix=store.prefix, bot_id=bot_id, order=order)
+        return InboundStore(
+            store.redis, prefix=store.prefix, bot_id=bot_id, order=order, owner=store.owner
+        )
 
     channel.launch(
         conversations,
