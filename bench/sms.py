@@ -14,6 +14,15 @@ in twenty a Twilio retry of an earlier one.
 Part 2 prints, for every article and language, what a person pays in segments: the first SMS
 (the short text) and the whole text read to the end with MORE, in Cyrillic and in Latin.
 
+Besides latency, each run of the Safar server reports its CPU time per message (the server
+process's user + system time over the run, from psutil, divided by the messages answered), the
+Redis commands per message, and the turns answered without a session (the store was unavailable:
+Conversations logs "answering without a session", the SMS channel "opt-out list unreadable" or
+"dedupe unavailable"; each is counted as a failure). After the load one new person walks the whole
+16-message CONVERSATION and the bench sums MEMORY USAGE over every key that person left (the keys
+named by their pseudonym and the keys those list). The targets of issue 12 are printed last, each
+with whether it holds in this run.
+
 Redis: REDIS_URL if set, else the embedded server. Content: SAFAR_CONTENT_DIR or this checkout.
 """
 
@@ -34,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
@@ -44,6 +54,14 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 TOKEN = "bench-auth-token-0123456789abcdef"
+SECRET = secrets.token_urlsafe(32)
+"""SAFAR_SECRET of the Safar server: the bench names a person's keys by the same pseudonym."""
+NO_SESSION = ("answering without a session", "opt-out list unreadable", "dedupe unavailable")
+"""What the server logs when a turn is answered without its session (see the docstring)."""
+TARGET_CPU_MS = 0.8
+TARGET_RATIO = 0.4
+TARGET_P99_MS = 20.0
+TARGET_BYTES = 2048
 ACCOUNT = "AC" + "0" * 32
 SAFAR = "+15005550006"
 BARE_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>ok</Message></Response>'
@@ -70,7 +88,7 @@ CONVERSATION = [
 # -- the servers (run as child processes) ----------------------------------------------------
 
 
-def serve(kind: str, port: int, redis_url: str) -> None:
+def serve(kind: str, port: int, redis_url: str, secret: str) -> None:
     from bot.app import create_app
     from bot.privacy import setup_logging
     from bot.settings import load_settings
@@ -88,7 +106,7 @@ def serve(kind: str, port: int, redis_url: str) -> None:
     else:
         settings = load_settings(
             redis_url=redis_url,
-            secret=secrets.token_urlsafe(32),
+            secret=secret,
             twilio_auth_token=TOKEN,
             public_url=f"http://127.0.0.1:{port}",
             port=port,
@@ -110,10 +128,25 @@ class Server:
         self.kind = kind
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in stop)
+        """The server's stderr: its ERROR lines say which turns went without a session."""
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", kind, str(self.port), redis_url],
+            [sys.executable, __file__, "--serve", kind, str(self.port), redis_url, SECRET],
             cwd=ROOT,
+            stderr=self.log,
         )
+        self.process = psutil.Process(self.proc.pid)
+
+    def cpu(self) -> float:
+        """Seconds of CPU the server process has used so far (user + system)."""
+        times = self.process.cpu_times()
+        return float(times.user + times.system)
+
+    def sessionless(self) -> int:
+        """Turns answered without a session so far, from the server's log."""
+        self.log.flush()
+        self.log.seek(0)
+        return sum(1 for line in self.log if any(marker in line for marker in NO_SESSION))
 
     async def ready(self, wait: float = 60.0) -> None:
         deadline = time.monotonic() + wait
@@ -136,6 +169,30 @@ class Server:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        self.log.close()
+
+
+class Probe:
+    """What one run cost the server: CPU seconds, Redis commands, sessionless turns."""
+
+    def __init__(self, server: Server, redis: Any) -> None:
+        self.server, self.redis = server, redis
+
+    async def __aenter__(self) -> Probe:
+        self.cpu, self.commands = self.server.cpu(), await _commands(self.redis)
+        self.sessionless = self.server.sessionless()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.cpu = self.server.cpu() - self.cpu
+        self.commands = await _commands(self.redis) - self.commands
+        self.sessionless = self.server.sessionless() - self.sessionless
+
+
+async def _commands(redis: Any) -> int:
+    """Commands Redis has processed, less the INFO calls of this bench."""
+    info = await redis.info("stats")
+    return int(info["total_commands_processed"])
 
 
 # -- the load ----------------------------------------------------------------------------------
@@ -188,23 +245,46 @@ class Result:
     ok: int
     seconds: float
     latencies: list[float]
+    cpu: float = 0.0
+    commands: int = 0
+    sessionless: int = 0
+
+    @property
+    def p99(self) -> float:
+        lat = sorted(self.latencies) or [0.0]
+        return lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+
+    @property
+    def per_second(self) -> float:
+        return self.ok / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per message answered: the figure that decides how many cores a rate needs."""
+        return self.cpu * 1000 / max(1, self.ok)
+
+    def measured(self, probe: Probe) -> Result:
+        self.cpu, self.commands, self.sessionless = probe.cpu, probe.commands, probe.sessionless
+        return self
 
     def row(self) -> str:
         lat = sorted(self.latencies) or [0.0]
         p50 = statistics.median(lat) * 1000
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
         rate = f"{self.rate:.0f}/s" if self.rate else "max"
         worst = lat[-1] * 1000
+        commands = self.commands / max(1, self.ok)
         return (
             f"| {self.label:<22} | {rate:>7} | {self.sent:>6} | {self.sent - self.ok:>7} "
-            f"| {self.ok / self.seconds:>8.0f} | {p50:>6.1f} | {p99:>6.1f} | {worst:>6.1f} |"
+            f"| {self.per_second:>8.0f} | {p50:>6.1f} | {self.p99:>6.1f} | {worst:>6.1f} "
+            f"| {self.cpu_ms:>6.2f} | {commands:>6.1f} | {self.sessionless:>10} |"
         )
 
 
 HEADER = (
     "| server                 |    rate |   sent | non-2xx |    req/s | p50 ms | p99 ms "
-    "| max ms |\n|------------------------|---------|--------|---------|----------|--------"
-    "|--------|--------|"
+    "| max ms | CPU ms | Redis cmds | no session |\n"
+    "|------------------------|---------|--------|---------|----------|--------"
+    "|--------|--------|--------|--------|------------|"
 )
 
 
@@ -272,31 +352,108 @@ async def max_rate(
 
 
 async def load_part(args: argparse.Namespace, redis_url: str) -> None:
+    from redis.asyncio import Redis
+
     rates = [float(r) for r in args.rates.split(",")]
     results: list[Result] = []
-    for kind, label in (("bare", "bare aiohttp handler"), ("full", "Safar SMS (full path)")):
-        server = Server(kind, redis_url)
-        try:
-            await server.ready()
-            seed = 1 if kind == "bare" else 2
-            # warm up: imports, the search index, Redis connections
-            warm = make_requests(server.url, 200, 50, seed + 50)
-            await fixed_rate(label, server.url, warm, 100, 2)
-            for i, rate in enumerate(rates):
-                reqs = make_requests(server.url, int(rate * args.seconds), 2000, seed * 10 + i)
-                results.append(await fixed_rate(label, server.url, reqs, rate, args.seconds))
-            many = make_requests(server.url, 100_000, 2000, seed * 10 + 9)
-            results.append(await max_rate(label, server.url, many, args.concurrency, args.seconds))
-        finally:
-            server.stop()
+    redis = Redis.from_url(redis_url)
+    footprint = (0, 0)
+    try:
+        for kind, label in (("bare", "bare aiohttp handler"), ("full", "Safar SMS (full path)")):
+            server = Server(kind, redis_url)
+            try:
+                await server.ready()
+                seed = 1 if kind == "bare" else 2
+                # warm up: imports, the search index, Redis connections
+                warm = make_requests(server.url, 200, 50, seed + 50)
+                await fixed_rate(label, server.url, warm, 100, 2)
+                for i, rate in enumerate(rates):
+                    reqs = make_requests(server.url, int(rate * args.seconds), 2000, seed * 10 + i)
+                    async with Probe(server, redis) as probe:
+                        result = await fixed_rate(label, server.url, reqs, rate, args.seconds)
+                    results.append(result.measured(probe))
+                many = make_requests(server.url, 100_000, 2000, seed * 10 + 9)
+                conns = args.concurrency
+                async with Probe(server, redis) as probe:
+                    result = await max_rate(label, server.url, many, conns, args.seconds)
+                results.append(result.measured(probe))
+                if kind == "full":
+                    footprint = await one_person(server.url, redis)
+            finally:
+                server.stop()
+    finally:
+        await redis.aclose()
     print(
         f"\nSigned Twilio webhooks on loopback, {args.seconds:g} s per run, "
-        f"{os.cpu_count()} cores; server and load generator in separate processes; "
-        f"max = {args.concurrency} connections, closed loop\n"
+        f"{os.cpu_count()} cores, load average {_load()}; server and load generator in "
+        f"separate processes; max = {args.concurrency} connections, closed loop; CPU ms = server "
+        "CPU per message; Redis cmds = commands per message (all processes)\n"
     )
     print(HEADER)
     for r in results:
         print(r.row())
+    keys, footprint = footprint
+    print(f"\nOne SMS person after {len(CONVERSATION)} messages: {keys} keys, {footprint} B")
+    targets(results, rates, footprint)
+
+
+async def one_person(base: str, redis: Any) -> tuple[int, int]:
+    """Keys and bytes of Redis one new person holds after the 16 messages of CONVERSATION."""
+    from bot.store.base import SessionKey
+
+    phone = "+996559876543"
+    validator = RequestValidator(TOKEN)
+    url = base + "/sms/twilio"
+    async with aiohttp.ClientSession() as session:
+        for n, body in enumerate(CONVERSATION):
+            sid = f"SM{n:032x}"
+            form = {"MessageSid": sid, "From": phone, "To": SAFAR, "Body": body}
+            signature = validator.compute_signature(url, form)
+            assert await _post(session, url, Request(form, signature)), body
+    pseudonym = SessionKey("sms", phone).digest(SECRET.encode())
+    keys = {key async for key in redis.scan_iter(match=f"*{pseudonym}*", count=1000)}
+    for key in list(keys):  # the keys an owned-keys set lists (reply caches)
+        if await redis.type(key) == b"set":
+            keys.update(await redis.smembers(key))
+    sizes = [await redis.memory_usage(key) or 0 for key in keys]
+    return len(keys), int(sum(sizes))
+
+
+def targets(results: list[Result], rates: list[float], footprint: int) -> None:
+    """The targets of issue 12, and whether this run meets them."""
+    full = [r for r in results if r.label.startswith("Safar")]
+    bare_max = next(r for r in results if r.label.startswith("bare") and r.rate is None)
+    full_max = next(r for r in full if r.rate is None)
+    cpu = sum(r.cpu for r in full) * 1000 / max(1, sum(r.ok for r in full))
+    ratio = full_max.per_second / max(1.0, bare_max.per_second)
+    at300 = next((r for r in full if r.rate == 300), None)
+    sessionless = sum(r.sessionless for r in full)
+    rows = [
+        (f"server CPU per message <= {TARGET_CPU_MS} ms", f"{cpu:.2f} ms", cpu <= TARGET_CPU_MS),
+        (
+            f"max req/s >= {TARGET_RATIO}x bare aiohttp",
+            f"{ratio:.2f}x ({full_max.per_second:.0f} / {bare_max.per_second:.0f})",
+            ratio >= TARGET_RATIO,
+        ),
+        (
+            f"p99 at 300/s <= {TARGET_P99_MS:g} ms",
+            f"{at300.p99:.1f} ms" if at300 else "not run (--rates without 300)",
+            at300 is not None and at300.p99 <= TARGET_P99_MS,
+        ),
+        ("answers without a session: 0", str(sessionless), sessionless == 0),
+        (
+            f"Redis per SMS person after 16 messages <= {TARGET_BYTES} B",
+            f"{footprint} B",
+            0 < footprint <= TARGET_BYTES,
+        ),
+    ]
+    print("\n| target (issue 12) | this run | holds |\n|---|---|---|")
+    for what, got, ok in rows:
+        print(f"| {what} | {got} | {'yes' if ok else '**no**'} |")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 # -- the cost table ----------------------------------------------------------------------------
@@ -361,8 +518,8 @@ def _page(reply: Any, page: int) -> Any:
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    if len(sys.argv) == 6 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)

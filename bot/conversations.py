@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,9 +25,9 @@ from bot.content.problems import ContentError, Problem
 from bot.engine import Engine, Inbound, Session, Turn
 from bot.engine.types import Effects
 from bot.store.base import SessionKey, Store, StoreUnavailable
-from bot.store.order import TurnOrder
+from bot.store.order import Ticket, TurnOrder
 from bot.store.outbox import OutMessage
-from bot.store.stats import Stats
+from bot.store.stats import Stage, Stats
 
 if TYPE_CHECKING:
     from bot.handoff import Handoffs
@@ -218,7 +218,31 @@ class Conversations:
                 await self.order.wait(key, number)
             except StoreUnavailable:
                 number = None
-        token = _HELD.set(held | {key})
+        async with self._holding(key, number):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def in_order_taken(self, key: SessionKey, ticket: Ticket) -> AsyncIterator[None]:
+        """`in_order` for a number a script took with its own look-ups (the SMS webhook's
+        first round trip, which also says whether anyone was ahead). When the script that saved
+        the turn marked the number done as well (`ticket.done`), nothing is left for the end."""
+        if key in _HELD.get():
+            yield
+            return
+        number = ticket.number
+        if number is not None and not ticket.ready and self.order is not None:
+            try:
+                await self.order.wait(key, number)
+            except StoreUnavailable:
+                number = None
+        async with self._holding(key, number, ticket):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _holding(
+        self, key: SessionKey, number: int | None, ticket: Ticket | None = None
+    ) -> AsyncIterator[None]:
+        token = _HELD.set(_HELD.get() | {key})
         try:
             if number is None:
                 lock = self._locks.get(key)
@@ -230,7 +254,8 @@ class Conversations:
                 yield
         finally:
             _HELD.reset(token)
-            if number is not None and self.order is not None:
+            done = ticket is not None and ticket.done
+            if number is not None and self.order is not None and not done:
                 with contextlib.suppress(StoreUnavailable):
                     await self.order.finish(key, number)
 
@@ -252,6 +277,37 @@ class Conversations:
         retried, not lost. Returns (None, True) for a repeat, (turn, False) when the store is
         down and the caller must send the replies itself."""
         return await self._handle(key, inbound, send, marker)
+
+    async def handle_loaded(
+        self,
+        key: SessionKey,
+        inbound: Inbound,
+        session: Session,
+        commit: Callable[[Turn, Sequence[Stage]], Awaitable[bool]],
+    ) -> Turn:
+        """`handle` for a session the channel read already, in the round trip that took the
+        person's turn (the SMS webhook), saved by `commit` together with what the channel keeps
+        of the turn (the reply for Twilio's retries) and the turn's counters (`Stage`s): a
+        plain turn then costs two round trips in all, not ten. `commit` returns False when the
+        session changed since it was read; then, and for a turn with effects (a ticket, a
+        relay, forget), the turn is run again the usual way, by `handle`."""
+        started = time.perf_counter()
+        engine = self.content.current.engine
+        asked = self.handoffs.inbound(key, inbound) if self.handoffs is not None else inbound
+        turn = engine.handle(session, asked, self.clock())
+        if turn.effects == Effects():
+            stats = self.stats
+            stages = [] if stats is None else [stats.staged_turn(key.channel, asked, turn)]
+            try:
+                saved = await commit(turn, stages)
+            except StoreUnavailable as exc:
+                log.error("store unavailable (%s); the turn is run again", type(exc).__name__)
+                saved = False
+            if saved:
+                if self.metrics is not None:  # in memory, never raises
+                    self.metrics.turn(key.channel, asked, turn, time.perf_counter() - started)
+                return turn
+        return await self.handle(key, inbound)
 
     async def _handle(
         self,

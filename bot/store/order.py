@@ -28,6 +28,7 @@ from bot.store.base import SessionKey, guarded
 
 TTL = 60
 
+
 @dataclass
 class Ticket:
     """A number taken by a script that did more in the same round trip (the SMS webhook's first

@@ -242,8 +242,9 @@ class RedisStore:
         own = self._own_key(key)
         u = key.digest(self.secret)
         order = [f"{self.prefix}:q:{u}", f"{self.prefix}:d:{u}"]  # bot/store/order.py
+        replies = f"{self.prefix}:sms:r:{u}"  # bot/store/sms.py
         members: set[bytes] = await self.redis.smembers(own)  # type: ignore[assignment]
-        return [own, *order, *[m.decode() for m in members]]
+        return [own, *order, replies, *[m.decode() for m in members]]
 
     async def track(self, owner: SessionKey, redis_key: str, ttl: int) -> None:
         """Remember that `redis_key` is about `owner` (it expires by itself after `ttl`)."""
@@ -363,10 +364,18 @@ class RedisStore:
             return False
 
     def _write(self, pipe: Any, skey: str, pkey: str, session: Session) -> None:
-        pipe.set(skey, json.dumps(session.to_dict(), ensure_ascii=False), ex=self.session_ttl)
-        prefs = {f: getattr(session, f) for f in PREF_FIELDS if getattr(session, f) is not None}
+        data, prefs = self.encode(session)
+        pipe.set(skey, data, ex=self.session_ttl)
         if prefs:
-            pipe.set(pkey, json.dumps(prefs), ex=self.prefs_ttl)
+            pipe.set(pkey, prefs, ex=self.prefs_ttl)
+
+    @staticmethod
+    def encode(session: Session) -> tuple[str, str | None]:
+        """The session and its preferences as stored (None: no preference to keep), for a
+        script that writes them with other keys (bot/store/sms.py)."""
+        prefs = {f: getattr(session, f) for f in PREF_FIELDS if getattr(session, f) is not None}
+        data = json.dumps(session.to_dict(), ensure_ascii=False)
+        return data, (json.dumps(prefs) if prefs else None)
 
     @staticmethod
     def _decode(raw: bytes | str | None, prefs: bytes | str | None) -> tuple[Session, bool]:

@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,11 @@ WAIT_COUNT = "wait_n"
 WAIT_SECONDS = "wait_s"
 SMS_MESSAGES = "sms_n"
 SMS_SEGMENTS = "sms_seg"
+
+
+Stage = Callable[[Any], None]
+"""Adds a turn's counters to a pipeline that carries other work (an SMS turn's commit): the
+counters then cost no round trip of their own. Errors of its commands are not the turn's."""
 
 
 class StatsUnavailable(Exception):
@@ -109,6 +114,17 @@ class Stats:
         self, channel: str, inbound: Inbound, turn: Turn, now: float | None = None
     ) -> None:
         """Called by Conversations.handle after every turn: one round trip, never raises."""
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                self.staged_turn(channel, inbound, turn, now)(pipe)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("stats not recorded (%s)", type(exc).__name__)
+
+    def staged_turn(
+        self, channel: str, inbound: Inbound, turn: Turn, now: float | None = None
+    ) -> Stage:
+        """`record_turn` as commands for someone else's pipeline."""
         now = time.time() if now is None else now
         day = day_of(now)
         lang = turn.session.lang or "-"
@@ -120,21 +136,20 @@ class Stats:
         if unanswered:
             fields[UNANSWERED] = 1
         shown = [r.article for r in turn.replies if r.kind == "article" and r.page == 0]
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                counts = self.key(day, "n")
-                for what, n in fields.items():
-                    pipe.hincrby(counts, f"{what}|{channel}|{lang}", n)
-                pipe.expire(counts, self._keep(day, self.keep_days))
-                for article in shown:
-                    if article:
-                        pipe.zincrby(self.key(day, "art"), 1, article)
-                        pipe.expire(self.key(day, "art"), self._keep(day, self.keep_days))
-                if unanswered and self.text_days > 0:
-                    self._miss(pipe, day, inbound.text)
-                await pipe.execute()
-        except (RedisError, OSError) as exc:
-            log.warning("stats not recorded (%s)", type(exc).__name__)
+
+        def stage(pipe: Any) -> None:
+            counts = self.key(day, "n")
+            for what, n in fields.items():
+                pipe.hincrby(counts, f"{what}|{channel}|{lang}", n)
+            pipe.expire(counts, self._keep(day, self.keep_days))
+            for article in shown:
+                if article:
+                    pipe.zincrby(self.key(day, "art"), 1, article)
+                    pipe.expire(self.key(day, "art"), self._keep(day, self.keep_days))
+            if unanswered and self.text_days > 0:
+                self._miss(pipe, day, inbound.text)
+
+        return stage
 
     async def record_handoff(
         self, channel: str, lang: str | None, *, out_of_hours: bool, now: float | None = None
@@ -150,6 +165,11 @@ class Stats:
     async def record_sms(self, segments: int, now: float | None = None) -> None:
         """Call for every SMS sent (replies and REST sends alike) with its segment count."""
         await self._add(now, {SMS_MESSAGES: 1, SMS_SEGMENTS: max(0, int(segments))})
+
+    def staged_sms(self, segments: int, now: float | None = None) -> Stage:
+        """`record_sms` as commands for someone else's pipeline (a reply's commit)."""
+        increments: dict[str, float] = {SMS_MESSAGES: 1, SMS_SEGMENTS: max(0, int(segments))}
+        return lambda pipe: self._stage(pipe, now, increments)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -201,19 +221,22 @@ class Stats:
 
     async def _add(self, now: float | None, increments: dict[str, float]) -> None:
         """Add to counters of the day of `now` in one round trip; never raises."""
-        day = day_of(time.time() if now is None else now)
-        counts = self.key(day, "n")
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for name, value in increments.items():
-                    if isinstance(value, float):
-                        pipe.hincrbyfloat(counts, name, value)
-                    else:
-                        pipe.hincrby(counts, name, int(value))
-                pipe.expire(counts, self._keep(day, self.keep_days))
+                self._stage(pipe, now, increments)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("stats not recorded (%s)", type(exc).__name__)
+
+    def _stage(self, pipe: Any, now: float | None, increments: dict[str, float]) -> None:
+        day = day_of(time.time() if now is None else now)
+        counts = self.key(day, "n")
+        for name, value in increments.items():
+            if isinstance(value, float):
+                pipe.hincrbyfloat(counts, name, value)
+            else:
+                pipe.hincrby(counts, name, int(value))
+        pipe.expire(counts, self._keep(day, self.keep_days))
 
 
 def _text(value: bytes | str) -> str:

@@ -15,23 +15,23 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
 from twilio.request_validator import RequestValidator
 
 from bot.app import STORE, create_app
 from bot.channels.sms import SMS, SmsChannel
-from bot.channels.sms.webhook import twiml
 from bot.content.load import Content
 from bot.conversations import ContentHolder
 from bot.engine.types import HANDOFF, LANG_MENU
 from bot.settings import Settings
 from bot.sms.segments import count, is_gsm
-from bot.store.sms import PENDING, session_key
+from bot.store.sms import session_key
 from tests.fakes.serve import ACCOUNT, SAFAR_NUMBER, TOKEN
 from tests.fakes.twilio_api import FakeTwilio
 
 Client = TestClient[web.Request, web.Application]
 ClientMaker = Callable[[web.Application], Awaitable[Client]]
-
 
 
 def new_phone() -> str:
@@ -172,7 +172,9 @@ async def test_a_forged_or_unsigned_request_gets_403_and_changes_nothing(
     assert "signature" in text
     skey, pkey = client.app[STORE].keys_for(session_key(phone.number))
     assert await client.app[STORE].redis.exists(skey, pkey) == 0
-    assert await channel(client).state.reply_for(form["MessageSid"]) is None  # type: ignore[union-attr]
+    state = channel(client).state
+    assert state is not None
+    assert await state.reply_for(phone.number, form["MessageSid"]) is None
 
 
 async def test_behind_a_proxy_the_signature_is_checked_against_public_url(
@@ -232,25 +234,29 @@ async def test_a_message_another_replica_is_answering_gets_that_replicas_answer(
     sid = new_sid()
     state = channel(client).state
     assert state is not None
-    await state.redis.set(state.message_key(sid), PENDING, ex=30)  # claimed elsewhere
+    assert await state.claim(phone.number, sid) == ("claimed", None)  # by the other replica
 
     async def the_other_replica_answers() -> None:
         await asyncio.sleep(0.2)
-        await state.remember(sid, twiml("Answered by the other replica"))
+        await state.remember(phone.number, sid, "Answered by the other replica")
 
     answer, _ = await asyncio.gather(phone.text("Salom", sid=sid), the_other_replica_answers())
     assert answer == "Answered by the other replica"
     assert (await session_of(client, phone)).turns == 0  # the conversation never ran here
 
 
-async def test_a_retry_after_the_answering_replica_died_is_answered(client: Client) -> None:
+async def test_a_retry_after_the_answering_replica_died_is_answered(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A replica claimed the message and was killed: its claim is renewed only while it
     lives, so it runs out within seconds and Twilio's retry gets a real answer."""
     phone = Phone(client)
     sid = new_sid()
     state = channel(client).state
     assert state is not None
-    await state.redis.set(state.message_key(sid), PENDING, ex=2)  # left by the dead replica
+    monkeypatch.setattr("bot.store.sms.PENDING_TTL", 2)
+    await state.claim(phone.number, sid)  # left by the dead replica, renewed no more
+    monkeypatch.undo()
     answer = await phone.text("Salom", sid=sid)
     assert "1 Kyrgyzcha" in answer  # not the empty reply of a retry that gave up waiting
 
@@ -262,7 +268,7 @@ async def test_a_turn_that_failed_gives_its_claim_back_so_the_retry_is_answered(
     sid = new_sid()
     conversations = channel(client)._conversations
     assert conversations is not None
-    handle = conversations.handle
+    handle = conversations.handle_loaded
     calls = 0
 
     async def broken_once(*args: Any) -> Any:
@@ -272,7 +278,7 @@ async def test_a_turn_that_failed_gives_its_claim_back_so_the_retry_is_answered(
             raise RuntimeError("a bug, or a reload at the wrong moment")
         return await handle(*args)
 
-    monkeypatch.setattr(conversations, "handle", broken_once)
+    monkeypatch.setattr(conversations, "handle_loaded", broken_once)
     assert "try again" in await phone.text("Salom", sid=sid)
     assert "1 Kyrgyzcha" in await phone.text("Salom", sid=sid)  # Twilio's retry, same sid
 
@@ -537,18 +543,14 @@ async def test_rest_retries_after_429_and_5xx_then_sends_once(
     assert len(twilio.sent) == 1
 
 
-async def test_rest_gives_up_after_the_last_attempt(
-    client: Client, twilio: FakeTwilio
-) -> None:
+async def test_rest_gives_up_after_the_last_attempt(client: Client, twilio: FakeTwilio) -> None:
     twilio.fail_next(*[500] * 10)
     sent = await channel(client).send(new_phone(), "Hello")
     assert not sent.ok and "gave up after 5 attempts" in sent.reason
     assert len(twilio.requests) == 5
 
 
-async def test_rest_never_sends_to_an_opted_out_number(
-    client: Client, twilio: FakeTwilio
-) -> None:
+async def test_rest_never_sends_to_an_opted_out_number(client: Client, twilio: FakeTwilio) -> None:
     phone = Phone(client)
     await phone.text("STOP")
     sent = await channel(client).send(phone.number, "Operator: hello")
@@ -629,3 +631,66 @@ async def test_an_unsigned_status_callback_is_refused(client: Client) -> None:
     form = {"MessageSid": new_sid(), "MessageStatus": "failed", "To": phone.number}
     status, _ = await phone.post(form, path="/sms/twilio/status", signature="")
     assert status == 403
+
+
+# -- what a turn costs Redis ---------------------------------------------------------------
+
+
+class RoundTrips:
+    """Counts the requests the app's Redis connections send (a pipeline or a script is one)
+    that are about one person: their pseudonym or the message's sid is in it, or the day's
+    counters. The outbox's own polling goes on meanwhile and is not this person's cost."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *about: str) -> None:
+        self.about = [a.encode() for a in about] + [b":stats:"]
+        self.count = 0
+        send = AbstractConnection.send_packed_command
+        rounds = self
+
+        async def counted(
+            conn: AbstractConnection, command: Any, check_health: bool = True
+        ) -> None:
+            packed = b"".join(command) if isinstance(command, list | tuple) else command
+            if any(a in bytes(packed) for a in rounds.about):
+                rounds.count += 1
+            await send(conn, command, check_health)
+
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+
+
+async def test_a_text_costs_at_most_three_redis_round_trips(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phone = Phone(client)
+    await phone.text("Salom")
+    chosen = new_sid()
+    await phone.text("2", sid=chosen)  # Русский
+    await phone.text("2", sid=chosen)  # Twilio retried it: the scripts are all loaded now
+    pseudonym = client.app[STORE].pseudonym(session_key(phone.number))
+    sid = new_sid()
+    rounds = RoundTrips(monkeypatch, pseudonym, sid)
+    assert await phone.text("kak oplatit patent", sid=sid)  # a question: search, an article
+    assert 1 <= rounds.count <= 3, rounds.count
+    rounds.count = 0
+    assert await phone.text("MORE")  # the next page
+    assert 1 <= rounds.count <= 3, rounds.count
+    rounds.count = 0
+    assert await phone.text("kak oplatit patent", sid=sid)  # Twilio's retry of the question
+    assert 1 <= rounds.count <= 3, rounds.count
+
+
+async def test_after_a_long_conversation_a_person_holds_under_2_kb_of_redis(
+    client: Client, redis: Redis
+) -> None:
+    phone = Phone(client)
+    talk = ["Salom", "2", "2", "2", "MORE", "0", "kak oplatit patent", "menu", "3", "1"]
+    talk += ["HELP", "zarplatu ne platyat", "LANG", "4", "my passport was stolen", "MORE"]
+    for body in talk:
+        await phone.text(body)
+    pseudonym = client.app[STORE].pseudonym(session_key(phone.number))
+    keys = [key async for key in redis.scan_iter(match=f"*{pseudonym}*", count=1000)]
+    assert len(keys) >= 3  # the session, the language, the replies for Twilio's retries
+    sizes = {key: await redis.memory_usage(key) or 0 for key in keys}
+    assert sum(sizes.values()) <= 2048, sizes
+    for key in keys:  # and every one of them goes by itself
+        assert await redis.ttl(key) > 0, key

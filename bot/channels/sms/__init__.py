@@ -48,12 +48,9 @@ async def _sms_ctx(app: web.Application) -> AsyncIterator[None]:
 
     settings = app[SMS].settings
     store = app[STORE]
-    state = SmsState(
-        store.redis,
-        prefix=store.prefix,
-        secret=store.secret,
-        old_secret=settings.old_pseudonym_secret(),
-    )
+    order = app[CONVERSATIONS].order
+    assert order is not None
+    state = SmsState(store, order, old_secret=settings.old_pseudonym_secret())
     outbound = None
     if settings.twilio_account_sid and settings.twilio_from and settings.twilio_auth_token:
         callback = f"{settings.public_url}{STATUS_PATH}" if settings.public_url else None

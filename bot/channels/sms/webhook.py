@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -28,15 +29,17 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.channels.sms.keywords import Word, sms_word
 from bot.channels.sms.outbound import Outbound, Sent
 from bot.conversations import ContentHolder, Conversations
-from bot.engine import Inbound
+from bot.engine import Inbound, Turn
 from bot.engine.types import Session
 from bot.outbox import GiveUp, Retry
 from bot.privacy import Burst, mask
 from bot.sms.render import Renderer, Script
 from bot.sms.segments import count
 from bot.store.base import Store, StoreUnavailable
+from bot.store.order import Ticket
 from bot.store.outbox import OutMessage
-from bot.store.sms import PENDING_TTL, REPLY_TTL, SmsState, session_key
+from bot.store.sms import PENDING_TTL, Begun, SmsState, session_key
+from bot.store.stats import Stage
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -160,32 +163,49 @@ class SmsChannel:
         if not SID.match(sid):
             sid = ""  # nothing to dedupe on: answer it anyway
         assert self._conversations is not None
-        # the person's turn first, before any other look-up: their messages, on whichever
-        # process they land, are answered in the order they came
-        async with self._conversations.in_order(session_key(phone)):
-            return await self._inbound(phone, form, sid)
-
-    async def _inbound(self, phone: str, form: MultiDict[str], sid: str) -> web.Response:
-        if sid:
-            replay = await self._replay(sid)
-            if replay is not None:
-                return _xml(replay)
-            await self._own(phone, sid)
-        answer = await self._answer(phone, form, sid)
-        return _xml(answer)
-
-    async def _replay(self, sid: str) -> str | None:
-        """The reply already given for `sid` (or being given now), or None to answer it."""
-        state = self._state()
-        waiting = self._inflight.get(sid)
+        # The person's turn first, before any other look-up: their messages, on whichever
+        # process they land, are answered in the order they came. The same round trip claims
+        # the MessageSid and reads the opt-out list and the session, unless someone is ahead.
+        begun: Begun | None = None
         try:
-            if waiting is None:
-                claim, reply = await state.claim(sid)
-                if claim == "claimed":
-                    return None
-                if claim == "done":
-                    log.info("SMS %s retried: same reply again", sid)
-                    return reply
+            begun = await self._state().begin(phone, sid)
+            ticket = begun.ticket
+        except StoreUnavailable as exc:
+            # Without Redis there is no dedupe; a retry may get a second answer, which is
+            # better than none
+            log.error("SMS dedupe unavailable (%s)", type(exc).__name__)
+            ticket = Ticket(None)
+        async with self._conversations.in_order_taken(session_key(phone), ticket):
+            if begun is not None and not begun.ticket.ready:
+                begun = await self._begin(phone, sid, ticket)
+            return _xml(await self._inbound(phone, form, sid, begun))
+
+    async def _begin(self, phone: str, sid: str, ticket: Ticket) -> Begun | None:
+        """`begin` once the person's earlier messages are answered (None: Redis is gone)."""
+        try:
+            return await self._state().begin(phone, sid, ticket)
+        except StoreUnavailable as exc:
+            log.error("SMS dedupe unavailable (%s)", type(exc).__name__)
+            return None
+
+    async def _inbound(
+        self, phone: str, form: MultiDict[str], sid: str, begun: Begun | None
+    ) -> str:
+        if sid and begun is not None and begun.claim != "claimed":
+            replay = await self._replay(phone, sid, begun)
+            if replay is not None:
+                return replay
+            # the replica that claimed it died: ours now, and the rest still to be read
+            begun = await self._begin(phone, "", begun.ticket)
+        return await self._answer(phone, form, sid if begun is not None else "", begun)
+
+    async def _replay(self, phone: str, sid: str, begun: Begun) -> str | None:
+        """The reply already given for `sid` (or being given now), or None to answer it."""
+        if begun.claim == "done":
+            log.info("SMS %s retried: same reply again", sid)
+            return twiml(begun.reply)
+        state = self._state()
+        try:
             waiting = self._inflight.get(sid)
             if waiting is not None:
                 return await asyncio.wait_for(asyncio.shield(waiting), self.retry_wait)
@@ -193,50 +213,55 @@ class SmsChannel:
             until = loop.time() + self.retry_wait
             while loop.time() < until:  # claimed by another process: poll for its answer
                 await asyncio.sleep(0.05)
-                claim, reply = await state.claim(sid)
+                claim, reply = await state.claim(phone, sid)
                 if claim == "claimed":  # that process died and its claim ran out: answer it
                     return None
                 if claim == "done":
-                    return reply
+                    return twiml(reply)
             raise TimeoutError
         except TimeoutError:
             log.warning("SMS %s retried while still being answered; empty reply", sid)
             return EMPTY
         except StoreUnavailable as exc:
-            # Without Redis there is no dedupe; a retry may get a second answer, which is
-            # better than none
             log.error("SMS dedupe unavailable (%s)", type(exc).__name__)
             return None
 
-    async def _answer(self, phone: str, form: Mapping[str, str], sid: str) -> str:
+    async def _answer(
+        self, phone: str, form: Mapping[str, str], sid: str, begun: Begun | None
+    ) -> str:
         """Run the turn, but give it only `reply_deadline` seconds inside this request."""
-        task = asyncio.create_task(self._turn(phone, form))
+        late = _Late()
+        task = asyncio.create_task(self._turn(phone, form, sid, begun, late))
         self._keep(task)
         waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         if sid:
             self._inflight[sid] = waiter
         reply = EMPTY
         try:
-            done = await self._wait_holding_claim(task, sid)
+            done = await self._wait_holding_claim(task, phone, sid)
             if done and self._failed.pop(task, False):
                 # Not remembered: the claim is given back so Twilio's retry gets a real answer
                 if sid:
-                    await self._release(sid)
-                return twiml(task.result())
+                    await self._release(phone, sid)
+                return twiml(task.result().body)
             if done:
-                reply = twiml(task.result())
+                answer = task.result()
+                reply = twiml(answer.body)
+                if sid and not answer.kept:
+                    await self._remember(phone, sid, answer.body or "", answer.forgot)
             else:
+                late.passed = True  # the turn no longer keeps its reply: the empty one given now
                 log.warning("SMS answer for %s is slow: it follows by REST", mask(phone))
                 task.add_done_callback(lambda t: self._keep(self._send_late(phone, t)))
-            if sid:
-                await self._remember(sid, reply)
+                if sid:
+                    await self._remember(phone, sid, "", False)
             return reply
         finally:
             self._inflight.pop(sid, None)
             if not waiter.done():
                 waiter.set_result(reply)
 
-    async def _wait_holding_claim(self, task: asyncio.Task[str | None], sid: str) -> bool:
+    async def _wait_holding_claim(self, task: asyncio.Task[Answer], phone: str, sid: str) -> bool:
         """Wait up to `reply_deadline` for the turn, renewing the short claim on `sid`
         meanwhile: if this process dies, the claim runs out within seconds and Twilio's retry
         is answered by whoever gets it."""
@@ -251,22 +276,13 @@ class SmsChannel:
                 return True
             if sid:  # if this fails the claim runs out: a retry may answer twice, never never
                 with contextlib.suppress(StoreUnavailable):
-                    await self._state().hold(sid)
+                    await self._state().hold(phone, sid)
 
-    async def _release(self, sid: str) -> None:
+    async def _release(self, phone: str, sid: str) -> None:
         try:
-            await self._state().release(sid)
+            await self._state().release(phone, sid)
         except StoreUnavailable as exc:
             log.error("SMS claim for %s not released (%s)", sid, type(exc).__name__)
-
-    async def _own(self, phone: str, sid: str) -> None:
-        """The reply cached for this message says what the person asked about: it goes when
-        they are forgotten. Tracked before the turn, so a forget in this very turn takes it."""
-        assert self._store is not None
-        try:
-            await self._store.track(session_key(phone), self._state().message_key(sid), REPLY_TTL)
-        except StoreUnavailable as exc:
-            log.error("SMS %s not tracked for forget (%s)", sid, type(exc).__name__)
 
     async def _count(self, body: str | None) -> None:
         """Segments sent, for the report (what the SMS provider will bill)."""
@@ -274,27 +290,29 @@ class SmsChannel:
         if body and stats is not None:
             await stats.record_sms(count(body).segments)
 
-    async def _remember(self, sid: str, reply: str) -> None:
+    async def _remember(self, phone: str, sid: str, reply: str, forgotten: bool) -> None:
         try:
-            await self._state().remember(sid, reply)
+            await self._state().remember(phone, sid, reply, forgotten=forgotten)
         except StoreUnavailable as exc:
             log.error("SMS reply for %s not remembered (%s)", sid, type(exc).__name__)
 
-    async def _turn(self, phone: str, form: Mapping[str, str]) -> str | None:
-        """The SMS body answering this message, or None for no answer at all."""
+    async def _turn(
+        self, phone: str, form: Mapping[str, str], sid: str, begun: Begun | None, late: _Late
+    ) -> Answer:
+        """The SMS body answering this message (None for no answer at all)."""
         try:
-            body = await self._turn_unsafe(phone, form)
-            await self._count(body)
-            return body
+            return await self._turn_unsafe(phone, form, sid, begun, late)
         except Exception:
             log.exception("SMS from %s: answering failed", mask(phone))
             task = asyncio.current_task()
             if task is not None:
                 self._failed[task] = True
             tr = self.content.current.content.catalogs(None)
-            return tr.gettext("Sorry, something went wrong. Please try again.")
+            return Answer(tr.gettext("Sorry, something went wrong. Please try again."))
 
-    async def _turn_unsafe(self, phone: str, form: Mapping[str, str]) -> str | None:
+    async def _turn_unsafe(
+        self, phone: str, form: Mapping[str, str], sid: str, begun: Begun | None, late: _Late
+    ) -> Answer:
         state = self._state()
         text = form.get("Body", "")
         media = _int(form.get("NumMedia"))
@@ -302,19 +320,19 @@ class SmsChannel:
         # account configured: that counts even for a word missing from our own list
         word = _OPT_OUT_TYPES.get(form.get("OptOutType", "").upper()) or sms_word(text)
         if word == "stop":
-            return await self._stop(phone)
-        try:
-            opted_out = await state.opted_out(phone)
-        except StoreUnavailable:
+            body = await self._stop(phone, begun.session if begun is not None else None)
+            await self._count(body)
+            return Answer(body)
+        if begun is None:
             # Fail closed: a number that said STOP must never get a text, and without the list
             # nobody can tell. Empty TwiML; Twilio shows the person nothing.
             log.error("SMS opt-out list unreadable: no reply sent (number not logged)")
-            return None
+            return Answer(None)
         welcome_back = False
-        if opted_out:
+        if begun.opted_out:
             if word not in ("start", "yes"):
                 log.info("SMS from opted-out %s: no reply", mask(phone))
-                return None
+                return Answer(None)
             await state.opt_in(phone)
             welcome_back = True
             inbound = Inbound(command="start")
@@ -329,21 +347,52 @@ class SmsChannel:
         else:
             inbound = Inbound(text=text)
         conversations = self._conversations
-        assert conversations is not None
-        turn = await conversations.handle(session_key(phone), inbound)
+        assert conversations is not None and begun.session is not None
+        notices = _Notices(welcome_back, bool(media and not text.strip()))
+        kept = _Kept()
+
+        async def commit(turn: Turn, stages: Sequence[Stage]) -> bool:
+            """The session, the reply for Twilio's retries and the counters: one round trip."""
+            assert begun is not None
+            kept.body = self._render(turn, notices)
+            also = list(stages)
+            stats = conversations.stats
+            if kept.body and stats is not None:
+                also.append(stats.staged_sms(count(kept.body).segments))
+            keep = bool(sid) and not late.passed
+            kept.reply = keep
+            kept.saved = await state.commit(
+                phone,
+                begun,
+                turn.session,
+                sid=sid if keep else "",
+                reply=(kept.body or "") if keep else None,
+                also=also,
+            )
+            return kept.saved
+
+        key = session_key(phone)
+        turn = await conversations.handle_loaded(key, inbound, begun.session, commit)
         if turn.effects.handoff:
             log.info("SMS from %s asks for a person", mask(phone))
+        if kept.saved:
+            return Answer(kept.body, kept=kept.reply)
+        body = self._render(turn, notices)  # run again the usual way (or saved nowhere)
+        await self._count(body)
+        return Answer(body, forgot=turn.effects.forget)
+
+    def _render(self, turn: Turn, notices: _Notices) -> str | None:
         tr = self.content.current.content.catalogs(turn.session.lang)
-        notices = []
-        if welcome_back:
-            notices.append(tr.gettext("Welcome back: Safar will answer your messages again."))
-        if media and not text.strip():
-            notices.append(
+        lines = []
+        if notices.welcome_back:
+            lines.append(tr.gettext("Welcome back: Safar will answer your messages again."))
+        if notices.media_only:
+            lines.append(
                 tr.gettext("Safar can read only text. Please write your question in words.")
             )
-        return self.renderer.body(turn, turn.session.script or self.script, notices)
+        return self.renderer.body(turn, turn.session.script or self.script, lines)
 
-    async def _stop(self, phone: str) -> str | None:
+    async def _stop(self, phone: str, session: Session | None) -> str | None:
         """Opt out, and confirm only the first time: a second STOP gets silence."""
         state = self._state()
         try:
@@ -354,7 +403,8 @@ class SmsChannel:
             tr = self.content.current.content.catalogs(None)
             return tr.gettext("Sorry, Safar could not record this. Please send STOP again later.")
         log.info("SMS %s opted out", mask(phone))
-        session = await self._session(phone)
+        if session is None:
+            session = await self._session(phone)
         tr = self.content.current.content.catalogs(session.lang)
         text = tr.gettext("You will get no more messages from Safar. To start again, send START.")
         return self.renderer.text(text, session.lang, session.script or self.script)
@@ -404,9 +454,9 @@ class SmsChannel:
             raise GiveUp(sent.reason)
         raise Retry(sent.reason)
 
-    def _send_late(self, phone: str, task: asyncio.Task[str | None]) -> asyncio.Task[object]:
+    def _send_late(self, phone: str, task: asyncio.Task[Answer]) -> asyncio.Task[object]:
         self._failed.pop(task, None)
-        body = None if task.cancelled() else task.result()
+        body = None if task.cancelled() else task.result().body
         return asyncio.create_task(self._send_late_body(phone, body))
 
     async def _send_late_body(self, phone: str, body: str | None) -> object:
@@ -452,6 +502,35 @@ class SmsChannel:
         """Hold a reference to a background task until it ends (asyncio keeps weak ones)."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+@dataclass
+class Answer:
+    """What a turn answers: the SMS text (None: no reply at all), whether its commit kept it
+    for Twilio's retries already, and whether the turn forgot the person."""
+
+    body: str | None
+    kept: bool = False
+    forgot: bool = False
+
+
+@dataclass
+class _Late:
+    passed: bool = False
+    """The webhook answered without waiting for this turn: it must not keep its reply."""
+
+
+@dataclass
+class _Notices:
+    welcome_back: bool
+    media_only: bool
+
+
+@dataclass
+class _Kept:
+    body: str | None = None
+    reply: bool = False
+    saved: bool = False
 
 
 def _xml(body: str) -> web.Response:
