@@ -61,6 +61,9 @@ PHRASE_SIM = 0.7
 PHRASE_POOL = 64
 """How many of the best articles are looked at for keyword phrases: on a base of 10,000 the
 others cannot reach the threshold anyway."""
+FEW_PHRASES = 256
+"""A word in at most this many phrases has them counted in plain Python; a common word of a
+large base (thousands) goes through the numpy slices."""
 
 UNKNOWN = 0.55
 """How much a word the knowledge base has never seen weighs, as a share of the rarest word's
@@ -106,14 +109,16 @@ LANG_SAMPLE = 200
 """Articles the language model learns from: a few dozen are plenty, and a knowledge base of
 10,000 articles must still build in seconds."""
 
+_NO_TERMS = np.zeros(0, dtype=np.int64)
 _NEWLINE = -2
 _NO_TERM = -1
 _COMPOUND = -3
 _LINE_MARK = b"\x1f"
-_SPLIT = bytes(c if chr(c).isalpha() else 0x1F if c == 0x0A else 0x20 for c in range(128)) + bytes(
-    range(128, 256)
-)
-"""ASCII letters and all non-ASCII bytes (UTF-8 letters) stay; a line break becomes _LINE_MARK,
+_SPLIT = bytes(
+    ord(chr(c).lower()) if chr(c).isalpha() else 0x1F if c == 0x0A else 0x20 for c in range(128)
+) + bytes(range(128, 256))
+"""ASCII letters (lowercased) and all non-ASCII bytes (UTF-8 letters) stay; a line break becomes
+_LINE_MARK,
 everything else a space."""
 
 
@@ -173,8 +178,10 @@ class _Word:
     """Per field, the articles and weighted BM25 scores."""
     strong_docs: Ints | None
     strong_values: Floats | None
-    phrases: list[Ints]
-    """The phrases each of its forms is in (sorted rows of phrase ids)."""
+    phrase_terms: Ints
+    """Its forms that are part of a keyword phrase (sorted term ids)."""
+    phrase_set: frozenset[int] | None = None
+    """The phrases they are in, when they are few (see FEW_PHRASES)."""
 
 
 class SearchIndex:
@@ -197,6 +204,19 @@ class SearchIndex:
         self._phrases = phrases
         self._phrase_span = np.searchsorted(phrases.docs, np.arange(len(ids) + 1))
         """Article d's phrases are numbered from _phrase_span[d] to _phrase_span[d + 1]."""
+        by_term = phrases.by_term
+        self._phrase_words = _rows(
+            by_term.cols,
+            np.repeat(np.arange(len(terms)), np.diff(by_term.indptr)),
+            None,
+            len(phrases.docs),
+        )
+        """The other way round: per phrase, its words."""
+        self._owner = np.zeros(len(terms), dtype=np.uint64)
+        """Scratch for `_phrase_bonus`: per term, a bit for each message word it is a form of;
+        all zero between searches (a search runs on one thread)."""
+        self._phrase_docs: list[int] = phrases.docs.tolist()
+        self._phrase_lengths: list[float] = phrases.lengths.tolist()
         self._folder = folder
         self._langs = langs
         top = _idf(len(ids), 1)
@@ -212,6 +232,7 @@ class SearchIndex:
         self._by_prefix = dict(by_prefix)
         self._by_length = dict(by_length)
         self._cache: dict[str, tuple[tuple[str, float], ...]] = {}
+        self._words: dict[tuple[str, bool], _Word] = {}
 
     # -- building ------------------------------------------------------------------------
 
@@ -346,18 +367,27 @@ class SearchIndex:
                 if PART_MIN_WORDS <= len(inside) < len(keys):
                     alone = self._confidence(inside, extra)
                     np.maximum(confidence, share * alone, out=confidence)
-        order = np.flatnonzero(confidence > 0)
-        if limit is not None and len(order) > limit:
-            order = order[np.argpartition(-confidence[order], limit - 1)[:limit]]
+        order = np.flatnonzero(confidence > 0) if limit is None else _best(confidence, limit)
         # best first; equal confidences in article order, so results never depend on luck
         order = order[np.lexsort((order, -confidence[order]))]
         return [(self._ids[i], float(confidence[i])) for i in order], smalltalk
 
     def _word(self, key: str, typos: bool = True) -> _Word:
-        """One message word's postings in both fields, weighted by idf, and its phrases."""
+        """One message word's postings in both fields, weighted by idf, and its phrases: kept,
+        since people use the same few hundred words, and a word's postings are a tenth of a
+        search."""
+        found = self._words.get((key, typos))
+        if found is None:
+            found = self._postings(key, typos)
+            if len(self._words) >= CACHE:
+                self._words.clear()
+            self._words[key, typos] = found
+        return found
+
+    def _postings(self, key: str, typos: bool) -> _Word:
         n = len(self._ids)
         cands = [(self._term_ids[t], sim) for t, sim in self.candidates(key, typos)]
-        word = _Word(0.0, [], [], None, None, [])
+        word = _Word(0.0, [], [], None, None, _NO_TERMS)
         if not cands:
             word.total = self._unknown
             return word
@@ -382,11 +412,11 @@ class SearchIndex:
             if field == 0:
                 word.strong_docs, word.strong_values = docs, weight * values
         ptr = self._ptr[2]
-        word.phrases = [
-            self._phrases.by_term.row(t)[0]
-            for t, sim in cands
-            if sim >= PHRASE_SIM and ptr[t + 1] > ptr[t]
-        ]
+        forms = sorted(t for t, sim in cands if sim >= PHRASE_SIM and ptr[t + 1] > ptr[t])
+        word.phrase_terms = np.array(forms, dtype=np.int64)
+        if sum(ptr[t + 1] - ptr[t] for t in forms) <= FEW_PHRASES:
+            by_term = self._phrases.by_term
+            word.phrase_set = frozenset(p for t in forms for p in by_term.row(t)[0].tolist())
         # a word met only as a likely typo or another form may still be a word the knowledge
         # base does not know ("ҳаво" is not "ҳавола"): the doubt counts as unknown
         word.total += (1 - cands[0][1]) * self._unknown
@@ -421,36 +451,39 @@ class SearchIndex:
             )
         # an article needs evidence from its own topic words, not one word of its body text
         confidence = np.where(topic >= TOPIC_MIN, confidence, NO_TOPIC * confidence)
-        hits = [w.phrases for w in words if w.phrases]
-        bonus = self._phrase_bonus(hits, len(words), confidence)
+        hit = [w for w in words if len(w.phrase_terms)]
+        bonus = self._phrase_bonus(hit, len(words), confidence)
         return 1 - (1 - confidence) * (1 - PHRASE * bonus)
 
-    def _phrase_bonus(self, hits: list[list[Ints]], words: int, confidence: Floats) -> Floats:
+    def _phrase_bonus(self, hit: list[_Word], words: int, confidence: Floats) -> Floats:
         """Per article, the best share of a keyword phrase that two or more words met.
 
-        Only the PHRASE_POOL best articles so far are looked at. An article's phrases are
-        numbered together, so a word's phrases in those articles are a slice of its sorted row
-        per article, found by two binary searches each: a common word's thousands of phrases
-        are never sorted or scanned.
+        Only the PHRASE_POOL best articles so far are looked at. Their phrases (numbered
+        together per article) and those phrases' words are gathered in a few array passes, and
+        each phrase learns which message words it holds from a bit per word: a common word's
+        thousands of phrases elsewhere are never touched.
         """
         bonus = np.zeros(len(self._ids))
-        if len(hits) < 2:
+        if len(hit) < 2:
             return bonus
-        if len(confidence) > PHRASE_POOL:
-            pool = np.argpartition(-confidence, PHRASE_POOL - 1)[:PHRASE_POOL]
-            pool = pool[confidence[pool] > 0]
-        else:
-            pool = np.flatnonzero(confidence > 0)
-        starts, ends = self._phrase_span[pool], self._phrase_span[pool + 1]
-        found: list[Ints] = []
-        for rows in hits:
-            mine = [_slices(ids, starts, ends) for ids in rows]
-            mine = [m for m in mine if len(m)]
-            if mine:
-                found.append(mine[0] if len(mine) == 1 else np.unique(np.concatenate(mine)))
-        if len(found) < 2:
-            return bonus
-        phrase, count = np.unique(np.concatenate(found), return_counts=True)
+        sets = [w.phrase_set for w in hit]
+        if all(s is not None for s in sets):
+            return self._few_phrases(sets, words, confidence, bonus)
+        pool = _best(confidence, PHRASE_POOL)
+        # every phrase of the pool, and every word of those phrases
+        phrase = _ranges(self._phrase_span[pool], self._phrase_span[pool + 1])
+        rows = self._phrase_words
+        starts, ends = rows.indptr[phrase], rows.indptr[phrase + 1]
+        term = rows.cols[_ranges(starts, ends)]
+        # which message words those are, as one bit per word (a term may be a form of two; a
+        # message has at most MAX_QUERY_WORDS < 64)
+        owner = self._owner
+        for bit, w in enumerate(hit):
+            owner[w.phrase_terms] |= np.uint64(1 << bit)
+        masks = np.bitwise_or.reduceat(owner[term], np.cumsum(ends - starts) - (ends - starts))
+        for w in hit:
+            owner[w.phrase_terms] = 0
+        count = np.bitwise_count(masks)
         met = count >= 2
         if met.any():
             phrase = phrase[met]
@@ -458,16 +491,55 @@ class SearchIndex:
             np.maximum.at(bonus, self._phrases.docs[phrase], share)
         return bonus
 
+    def _few_phrases(
+        self, sets: list[frozenset[int] | None], words: int, confidence: Floats, bonus: Floats
+    ) -> Floats:
+        """`_phrase_bonus` for words that are each in a few phrases (nearly always): counted in
+        plain Python, since a dozen numpy calls on tiny arrays cost more than the counting."""
+        counts: Counter[int] = Counter()
+        for phrases in sets:
+            if phrases:
+                counts.update(phrases)
+        met = [(p, c) for p, c in counts.items() if c >= 2]
+        if not met:
+            return bonus
+        pool = set(_best(confidence, PHRASE_POOL).tolist())
+        docs, lengths = self._phrase_docs, self._phrase_lengths
+        for phrase, count in met:
+            doc = docs[phrase]
+            if doc in pool:
+                share = count / max(lengths[phrase], words)
+                if share > bonus[doc]:
+                    bonus[doc] = share
+        return bonus
 
-def _slices(ids: Ints, starts: Ints, ends: Ints) -> Ints:
-    """The values of sorted `ids` that fall in any of the ranges [starts[k], ends[k])."""
-    lo, hi = np.searchsorted(ids, starts), np.searchsorted(ids, ends)
-    sizes = hi - lo
+
+def _best(values: Floats, k: int) -> Ints:
+    """The articles of the `k` best positive values (fewer if fewer are positive), ties at the
+    end taken in article order, so the choice never depends on luck.
+
+    The best are nearly always within half of the best value: cutting there first leaves a few
+    dozen to select from rather than thousands (a selection over all costs 0.1 ms at 10,000).
+    """
+    top = float(values.max()) if len(values) else 0.0
+    if top <= 0:
+        return np.zeros(0, dtype=np.int64)
+    pool = np.flatnonzero(values >= top * 0.5)
+    if len(pool) < k:
+        pool = np.flatnonzero(values > 0)
+    if len(pool) <= k:
+        return pool
+    sub = values[pool]
+    kth = np.partition(sub, len(sub) - k)[len(sub) - k]
+    above = pool[sub > kth]
+    return np.concatenate([above, pool[sub == kth][: k - len(above)]])
+
+
+def _ranges(starts: Ints, ends: Ints) -> Ints:
+    """All integers of the ranges [starts[k], ends[k]), one after another."""
+    sizes = ends - starts
     total = int(sizes.sum())
-    if not total:
-        return ids[:0]
-    at = np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(total)
-    return ids[at]
+    return np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(total)
 
 
 class _Vocabulary(dict[bytes, int]):
@@ -485,7 +557,7 @@ class _Vocabulary(dict[bytes, int]):
         self.compounds: list[list[int]] = []
 
     def __missing__(self, raw: bytes) -> int:
-        text = raw.decode("utf-8", "replace")
+        text = raw.decode("utf-8", "replace").lower()
         for mark in APOSTROPHES:
             text = text.replace(mark, "")
         ids = [self._term(word) for word in TOKEN.findall(text)]
@@ -506,21 +578,29 @@ class _Vocabulary(dict[bytes, int]):
             return _NO_TERM
         return self.terms.setdefault(folder.stem(key, self.lang), len(self.terms))
 
-    def width(self, token: bytes) -> int:
-        """How many term ids `token` stands for (a compound more than one)."""
-        code = self[token]
-        return len(self.compounds[_COMPOUND - code]) if code <= _COMPOUND else 1
+    def codes(self, tokens: list[bytes]) -> Ints:
+        """Each token's term id, or its compound code."""
+        return np.fromiter(map(self.__getitem__, tokens), np.int64, len(tokens))
 
     def ids(self, tokens: list[bytes]) -> Ints:
-        codes = np.fromiter(map(self.__getitem__, tokens), np.int64, len(tokens))
+        codes = self.codes(tokens)
         return _expand(codes, self.compounds) if (codes <= _COMPOUND).any() else codes
+
+    def widths(self, codes: Ints) -> Ints:
+        """How many term ids each code stands for (a compound more than one)."""
+        out = np.ones(len(codes), dtype=np.int64)
+        compound = codes <= _COMPOUND
+        out[compound] = [len(self.compounds[_COMPOUND - c]) for c in codes[compound].tolist()]
+        return out
 
 
 def _tokens(text: str) -> list[bytes]:
-    """The words of `text`, lowercased, as UTF-8 bytes: splitting bytes at ASCII punctuation,
-    digits and spaces is several times faster than a Unicode regular expression over the 70 MB of
-    a 10,000-article base. A line break becomes the token _LINE_MARK."""
-    return text.lower().encode("utf-8").translate(_SPLIT, b"'`").split()
+    """The words of `text` as UTF-8 bytes: splitting bytes at ASCII punctuation, digits and
+    spaces is several times faster than a Unicode regular expression over the 70 MB of a
+    10,000-article base. A line break becomes the token _LINE_MARK. ASCII letters are lowercased
+    here; the others only once per distinct word, by `_Vocabulary` (lowering 70 MB took longer
+    than the rest of the split)."""
+    return text.encode("utf-8").translate(_SPLIT, b"'`").split()
 
 
 def _expand(codes: Ints, compounds: list[list[int]]) -> Ints:
@@ -564,10 +644,11 @@ class _Builder:
             body = f"{text.text}\n{text.sms}"
             # the body needs only how often each word occurs: count first, look up once per word
             counts = Counter(_tokens(body))
-            ids = vocab.ids(list(counts))
+            ids = vocab.codes(list(counts))
             tf = np.fromiter(counts.values(), np.int64, len(counts))
-            if len(ids) != len(tf):  # a compound token stands for several words
-                tf = np.repeat(tf, [vocab.width(w) for w in counts])
+            if (ids <= _COMPOUND).any():  # a compound token stands for several words
+                tf = np.repeat(tf, vocab.widths(ids))
+                ids = _expand(ids, vocab.compounds)
             self.body_ids.append(ids)
             self.body_tf.append(tf)
             self.body_docs.append(doc)
@@ -633,18 +714,37 @@ def _best_of(rows: _Rows, hits: list[tuple[int, float]], n: int) -> tuple[Ints, 
 
 def _unique(values: Ints, weights: Ints | None = None) -> tuple[Ints, Ints]:
     """The distinct values, sorted, and how often each occurs, or the sum of their `weights`
-    (numpy's hashing unique is slower on millions of integers than one sort)."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    if not len(ordered):
-        return ordered, np.zeros(0, dtype=np.int64)
+    (numpy's hashing unique is slower on millions of integers than one sort).
+
+    Small counts are packed into the low bits of their values, so that one plain sort (twice as
+    fast as the argsort and gather it replaces) orders both."""
+    if not len(values):
+        return values, np.zeros(0, dtype=np.int64)
+    packed = (
+        weights is not None
+        and int(values.max()) < 1 << (63 - _COUNT_BITS)
+        and int(values.min()) >= 0
+        and int(weights.max()) < 1 << _COUNT_BITS
+        and int(weights.min()) >= 0
+    )
+    if weights is None:
+        ordered, counts = np.sort(values), None
+    elif packed:
+        both = np.sort((values << _COUNT_BITS) | weights)
+        ordered, counts = both >> _COUNT_BITS, both & ((1 << _COUNT_BITS) - 1)
+    else:
+        order = np.argsort(values)
+        ordered, counts = values[order], weights[order]
     first = np.ones(len(ordered), dtype=bool)
     first[1:] = ordered[1:] != ordered[:-1]
     starts = np.flatnonzero(first)
-    if weights is None:
+    if counts is None:
         return ordered[starts], np.diff(np.append(starts, len(ordered)))
-    sums: Ints = np.add.reduceat(weights[order], starts)
+    sums: Ints = np.add.reduceat(counts, starts)
     return ordered[starts], sums
+
+
+_COUNT_BITS = 20
 
 
 def _concat(arrays: list[Ints]) -> Ints:
@@ -664,14 +764,20 @@ def _line_numbers(new_line: npt.NDArray[np.bool_], per_text: list[int], first: I
     return lines
 
 
-def _rows(rows: Ints, cols: Ints, values: Floats | None, n_rows: int) -> _Rows:
-    """Compressed rows from (row, column, value) triples."""
-    order = np.lexsort((cols, rows))
+def _rows(
+    rows: Ints, cols: Ints, values: Floats | None, n_rows: int, ordered: bool = False
+) -> _Rows:
+    """Compressed rows from (row, column, value) triples; `ordered`: they already come sorted
+    by row, then column (from `_unique`), which saves the biggest sort of a build."""
     counts = np.bincount(rows, minlength=n_rows) if len(rows) else np.zeros(n_rows, np.int64)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    vals = np.ones(len(rows)) if values is None else values[order]
-    return _Rows(indptr, cols[order].astype(np.int64), vals.astype(np.float64))
+    if not ordered:
+        order = np.lexsort((cols, rows))
+        cols = cols[order]
+        values = None if values is None else values[order]
+    vals = np.ones(len(rows)) if values is None else values
+    return _Rows(indptr, cols.astype(np.int64, copy=False), vals.astype(np.float64, copy=False))
 
 
 def _bm25(terms: Ints, docs: Ints, counts: Ints, n: int, t: int, b: float) -> _Rows:
@@ -684,7 +790,7 @@ def _bm25(terms: Ints, docs: Ints, counts: Ints, n: int, t: int, b: float) -> _R
     norm = K1 * (1 - b + b * lengths / (avg or 1.0))
     f = tf.astype(np.float64)
     weights = f * (K1 + 1) / (f + norm[doc]) if len(doc) else f
-    return _rows(term, doc, weights, t)
+    return _rows(term, doc, weights, t, ordered=True)
 
 
 def _idf(n: int, df: int) -> float:

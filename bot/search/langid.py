@@ -39,6 +39,8 @@ OWN_WORD = 4.0
 OWN_SHARE = 0.2
 """The share of a message's known words that must be Kyrgyz's or Tajik's own to outvote Russian:
 one such word decides a short message, but a long Russian message may hold one by chance."""
+KEY_CACHE = 20_000
+"""Words whose scores are kept; a bound, so a flood of new words cannot grow the process."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class LanguageModel:
         self._gram_logp: dict[str, dict[str, float]] = {}
         self._word_unseen: dict[str, float] = {}
         self._gram_unseen: dict[str, float] = {}
+        self._key_cache: dict[str, dict[str, float]] = {}
 
     @classmethod
     def train(cls, folder: Folder, keys: Mapping[str, Counter[str]]) -> LanguageModel:
@@ -92,17 +95,30 @@ class LanguageModel:
         self._word_vocab = frozenset(word_vocab)
 
     def scores(self, keys: list[str], langs: Iterable[str]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for lang in langs:
-            wl, wu = self._word_logp[lang], self._word_unseen[lang]
-            gl, gu = self._gram_logp[lang], self._gram_unseen[lang]
-            total = 0.0
-            for key in keys:
-                if key in self._word_vocab:
-                    total += wl.get(key, wu)
-                total += TRIGRAM_WEIGHT * sum(gl.get(g, gu) for g in _trigrams(key))
-            out[lang] = total
+        out = dict.fromkeys(langs, 0.0)
+        for key in keys:
+            per = self._key_scores(key)
+            for lang in out:
+                out[lang] += per[lang]
         return out
+
+    def _key_scores(self, key: str) -> dict[str, float]:
+        """One word's log-likelihood in every language, kept: a person's words repeat, and a
+        long message's hundreds of trigrams were most of a search's time."""
+        found = self._key_cache.get(key)
+        if found is not None:
+            return found
+        grams = _trigrams(key)
+        known = key in self._word_vocab
+        found = {}
+        for lang in LANGUAGES:
+            gl, gu = self._gram_logp[lang], self._gram_unseen[lang]
+            word = self._word_logp[lang].get(key, self._word_unseen[lang]) if known else 0.0
+            found[lang] = word + TRIGRAM_WEIGHT * sum(gl.get(g, gu) for g in grams)
+        if len(self._key_cache) >= KEY_CACHE:
+            self._key_cache.clear()
+        self._key_cache[key] = found
+        return found
 
     def guess(self, text: str) -> Guess:
         """The language of `text`, and whether the evidence is clear."""
