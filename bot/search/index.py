@@ -586,13 +586,6 @@ class _Vocabulary(dict[bytes, int]):
         codes = self.codes(tokens)
         return _expand(codes, self.compounds) if (codes <= _COMPOUND).any() else codes
 
-    def widths(self, codes: Ints) -> Ints:
-        """How many term ids each code stands for (a compound more than one)."""
-        out = np.ones(len(codes), dtype=np.int64)
-        compound = codes <= _COMPOUND
-        out[compound] = [len(self.compounds[_COMPOUND - c]) for c in codes[compound].tolist()]
-        return out
-
 
 def _tokens(text: str) -> list[bytes]:
     """The words of `text` as UTF-8 bytes: splitting bytes at ASCII punctuation, digits and
@@ -624,7 +617,6 @@ class _Builder:
         self.terms: dict[str, int] = {}
         self.vocab = {lang: _Vocabulary(folder, lang, self.terms) for lang in LANGUAGES}
         self.body_ids: list[Ints] = []
-        self.body_tf: list[Ints] = []
         self.body_docs: list[int] = []
         self.line_ids: list[Ints] = []
         self.line_docs: list[int] = []
@@ -642,15 +634,8 @@ class _Builder:
             self.line_docs.append(doc)
             self.line_lens.append(len(lines))
             body = f"{text.text}\n{text.sms}"
-            # the body needs only how often each word occurs: count first, look up once per word
-            counts = Counter(_tokens(body))
-            ids = vocab.codes(list(counts))
-            tf = np.fromiter(counts.values(), np.int64, len(counts))
-            if (ids <= _COMPOUND).any():  # a compound token stands for several words
-                tf = np.repeat(tf, vocab.widths(ids))
-                ids = _expand(ids, vocab.compounds)
-            self.body_ids.append(ids)
-            self.body_tf.append(tf)
+            # every occurrence of a word, counted when the pairs are sorted in `finish`
+            self.body_ids.append(vocab.ids(_tokens(body)))
             self.body_docs.append(doc)
             if doc < LANG_SAMPLE:
                 self.lang_keys[lang].update(folder.keys(f"{body}\n" + "\n".join(lines)))
@@ -666,9 +651,8 @@ class _Builder:
         # the body: (term, article) pairs counted in one sort, already in row order
         ids = _concat(self.body_ids)
         docs = np.repeat(np.array(self.body_docs, dtype=np.int64), [len(a) for a in self.body_ids])
-        tf = _concat(self.body_tf)
         keep = ids >= 0
-        body = _bm25(ids[keep], docs[keep], tf[keep], n, t, B)
+        body = _bm25(ids[keep], docs[keep], n, t, B)
         # titles and keywords: a word counts once per line, and a line of two or more words is a
         # phrase
         ids = _concat(self.line_ids)
@@ -680,7 +664,7 @@ class _Builder:
         keep = ids >= 0
         pairs = _unique(line[keep] * max(t, 1) + ids[keep])[0]
         p_line, p_term = pairs // max(t, 1), pairs % max(t, 1)
-        strong = _bm25(p_term, line_doc[p_line], np.ones(len(p_term), np.int64), n, t, B_STRONG)
+        strong = _bm25(p_term, line_doc[p_line], n, t, B_STRONG)
         length = np.bincount(p_line, minlength=len(line_doc))
         phrase_lines = np.flatnonzero(length >= 2)
         phrase_of_line = np.full(len(line_doc), -1, dtype=np.int64)
@@ -712,39 +696,16 @@ def _best_of(rows: _Rows, hits: list[tuple[int, float]], n: int) -> tuple[Ints, 
     return docs[first], values[first]
 
 
-def _unique(values: Ints, weights: Ints | None = None) -> tuple[Ints, Ints]:
-    """The distinct values, sorted, and how often each occurs, or the sum of their `weights`
-    (numpy's hashing unique is slower on millions of integers than one sort).
-
-    Small counts are packed into the low bits of their values, so that one plain sort (twice as
-    fast as the argsort and gather it replaces) orders both."""
-    if not len(values):
-        return values, np.zeros(0, dtype=np.int64)
-    packed = (
-        weights is not None
-        and int(values.max()) < 1 << (63 - _COUNT_BITS)
-        and int(values.min()) >= 0
-        and int(weights.max()) < 1 << _COUNT_BITS
-        and int(weights.min()) >= 0
-    )
-    if weights is None:
-        ordered, counts = np.sort(values), None
-    elif packed:
-        both = np.sort((values << _COUNT_BITS) | weights)
-        ordered, counts = both >> _COUNT_BITS, both & ((1 << _COUNT_BITS) - 1)
-    else:
-        order = np.argsort(values)
-        ordered, counts = values[order], weights[order]
+def _unique(values: Ints) -> tuple[Ints, Ints]:
+    """The distinct values, sorted, and how often each occurs (numpy's hashing unique is slower
+    on millions of integers than one sort)."""
+    ordered = np.sort(values)
+    if not len(ordered):
+        return ordered, np.zeros(0, dtype=np.int64)
     first = np.ones(len(ordered), dtype=bool)
     first[1:] = ordered[1:] != ordered[:-1]
     starts = np.flatnonzero(first)
-    if counts is None:
-        return ordered[starts], np.diff(np.append(starts, len(ordered)))
-    sums: Ints = np.add.reduceat(counts, starts)
-    return ordered[starts], sums
-
-
-_COUNT_BITS = 20
+    return ordered[starts], np.diff(np.append(starts, len(ordered)))
 
 
 def _concat(arrays: list[Ints]) -> Ints:
@@ -780,10 +741,10 @@ def _rows(
     return _Rows(indptr, cols.astype(np.int64, copy=False), vals.astype(np.float64, copy=False))
 
 
-def _bm25(terms: Ints, docs: Ints, counts: Ints, n: int, t: int, b: float) -> _Rows:
+def _bm25(terms: Ints, docs: Ints, n: int, t: int, b: float) -> _Rows:
     """Term-by-article BM25 saturated frequencies (without the idf) from (term, article) pairs,
-    each with how often it occurs (the same pair may come several times: other words, one stem)."""
-    pairs, tf = _unique(terms * max(n, 1) + docs, counts)
+    one per occurrence (the same word, or other words of one stem)."""
+    pairs, tf = _unique(terms * max(n, 1) + docs)
     term, doc = pairs // max(n, 1), pairs % max(n, 1)
     lengths = np.bincount(doc, tf, minlength=n).astype(np.float64) if n else np.zeros(0)
     avg = float(lengths.mean()) if n else 1.0
