@@ -141,9 +141,10 @@ class InboundStore:
                 for _stream, items in new or []:
                     raw += [(i, f) for i, f in items if f]
         except ResponseError as exc:
-            if "NOGROUP" in str(exc):  # the stream expired after a week of quiet
-                self._group_ready = False
-            raise
+            if "NOGROUP" not in str(exc):
+                raise
+            self._group_ready = False  # the stream expired after a week of quiet: made anew
+            return []
         out = []
         for i, f in raw:
             chat = f.get(b"c", b"")

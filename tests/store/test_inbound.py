@@ -112,3 +112,15 @@ async def test_a_forgotten_person_leaves_no_marker_of_their_updates(
     await sessions.delete(SessionKey("telegram", "501"))
     assert await redis.keys(f"{prefix}:once:tg-in:*") == []
     assert await redis.keys(f"{prefix}:q:*") == []
+
+
+async def test_a_stream_that_expired_is_made_again_and_updates_flow_on(
+    redis: Redis, prefix: str
+) -> None:
+    store = inbound(redis, prefix)
+    await store.ready()
+    await redis.delete(store.stream)  # a week without a single update
+    assert await store.read("one", count=10, block_ms=10, claim_ms=300) == []
+    await store.add(70, 501, update(70, 501))
+    [again] = await store.read("one", count=10, block_ms=10, claim_ms=None)
+    assert json.loads(again.raw)["update_id"] == 70

@@ -29,7 +29,7 @@ reply yet)."""
 
 @dataclass(frozen=True)
 class InboundConfig:
-    parallel: int = 32
+    parallel: int = 8
     """Updates in progress at once in one process (those waiting for their chat's turn too)."""
     claim_ms: int = 1500
     """An update another process took and left this long is taken over: a killed process's
@@ -95,8 +95,8 @@ class InboundWorker:
                     claim = self.config.claim_ms
                 batch = await self.store.read(self.name, free, self.config.block_ms, claim)
                 delay = 0.5
-            except StoreUnavailable as exc:
-                log.warning("Telegram inbound: %s; retrying in %.1f s", exc, delay)
+            except Exception as exc:  # Redis away, most likely: the loop must not end
+                log.warning("Telegram inbound: %r; retrying in %.1f s", exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), delay)
                 delay = min(delay * 2, 10.0)

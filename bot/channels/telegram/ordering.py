@@ -4,6 +4,10 @@ PTB's `concurrent_updates` alone would run two quick messages of one person side
 their answers could arrive swapped. This processor gives each chat a FIFO lock: PTB starts the
 updates in the order Telegram sent them, each takes its chat's lock in that order, and a slow
 chat holds up nobody else.
+
+In webhook mode with Redis, updates are run from Redis instead (bot/channels/telegram/inbound.py),
+in the order shared by every process; this processor orders long polling, and webhook updates
+answered directly while Redis is away.
 """
 
 from __future__ import annotations
