@@ -433,42 +433,44 @@ class SearchIndex:
             return np.zeros(n)
         docs = [d for w in words for d in w.docs]
         norm = max(total, self._min_total) * (K1 + 1)
+        confidence: Floats = np.zeros(n)
         if docs:
             values = np.concatenate([v for w in words for v in w.values])
-            confidence = np.bincount(np.concatenate(docs), values, minlength=n) / norm
-        else:
-            confidence = np.zeros(n)
-        strong = [(w.strong_docs, w.strong_values) for w in words if w.strong_docs is not None]
-        topic = np.zeros(n)
-        if strong:
-            topic = (
-                np.bincount(
-                    np.concatenate([d for d, _ in strong]),
-                    np.concatenate([v for _, v in strong if v is not None]),
-                    minlength=n,
-                )
-                / norm
+            confidence = np.bincount(np.concatenate(docs), values, minlength=n).astype(
+                np.float64, copy=False
             )
+            confidence /= norm
         # an article needs evidence from its own topic words, not one word of its body text
-        confidence = np.where(topic >= TOPIC_MIN, confidence, NO_TOPIC * confidence)
+        strong = [(w.strong_docs, w.strong_values) for w in words if w.strong_docs is not None]
+        if strong:
+            topic = np.bincount(
+                np.concatenate([d for d, _ in strong]),
+                np.concatenate([v for _, v in strong if v is not None]),
+                minlength=n,
+            )
+            confidence[topic < TOPIC_MIN * norm] *= NO_TOPIC
+        else:
+            confidence *= NO_TOPIC
         hit = [w for w in words if len(w.phrase_terms)]
         bonus = self._phrase_bonus(hit, len(words), confidence)
+        if bonus is None:
+            return confidence
         return 1 - (1 - confidence) * (1 - PHRASE * bonus)
 
-    def _phrase_bonus(self, hit: list[_Word], words: int, confidence: Floats) -> Floats:
-        """Per article, the best share of a keyword phrase that two or more words met.
+    def _phrase_bonus(self, hit: list[_Word], words: int, confidence: Floats) -> Floats | None:
+        """Per article, the best share of a keyword phrase that two or more words met; None
+        when no phrase was met (most messages).
 
         Only the PHRASE_POOL best articles so far are looked at. Their phrases (numbered
         together per article) and those phrases' words are gathered in a few array passes, and
         each phrase learns which message words it holds from a bit per word: a common word's
         thousands of phrases elsewhere are never touched.
         """
-        bonus = np.zeros(len(self._ids))
         if len(hit) < 2:
-            return bonus
+            return None
         sets = [w.phrase_set for w in hit]
         if all(s is not None for s in sets):
-            return self._few_phrases(sets, words, confidence, bonus)
+            return self._few_phrases(sets, words, confidence)
         pool = _best(confidence, PHRASE_POOL)
         # every phrase of the pool, and every word of those phrases
         phrase = _ranges(self._phrase_span[pool], self._phrase_span[pool + 1])
@@ -485,15 +487,17 @@ class SearchIndex:
             owner[w.phrase_terms] = 0
         count = np.bitwise_count(masks)
         met = count >= 2
-        if met.any():
-            phrase = phrase[met]
-            share = count[met] / np.maximum(self._phrases.lengths[phrase], words)
-            np.maximum.at(bonus, self._phrases.docs[phrase], share)
+        if not met.any():
+            return None
+        phrase = phrase[met]
+        share = count[met] / np.maximum(self._phrases.lengths[phrase], words)
+        bonus = np.zeros(len(self._ids))
+        np.maximum.at(bonus, self._phrases.docs[phrase], share)
         return bonus
 
     def _few_phrases(
-        self, sets: list[frozenset[int] | None], words: int, confidence: Floats, bonus: Floats
-    ) -> Floats:
+        self, sets: list[frozenset[int] | None], words: int, confidence: Floats
+    ) -> Floats | None:
         """`_phrase_bonus` for words that are each in a few phrases (nearly always): counted in
         plain Python, since a dozen numpy calls on tiny arrays cost more than the counting."""
         counts: Counter[int] = Counter()
@@ -502,9 +506,10 @@ class SearchIndex:
                 counts.update(phrases)
         met = [(p, c) for p, c in counts.items() if c >= 2]
         if not met:
-            return bonus
+            return None
         pool = set(_best(confidence, PHRASE_POOL).tolist())
         docs, lengths = self._phrase_docs, self._phrase_lengths
+        bonus = np.zeros(len(self._ids))
         for phrase, count in met:
             doc = docs[phrase]
             if doc in pool:
