@@ -153,7 +153,10 @@ class Server:
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"the {self.kind} server exited ({self.proc.returncode})")
+                    self.log.seek(0)
+                    said = "".join(self.log.readlines()[-15:])
+                    code = self.proc.returncode
+                    raise RuntimeError(f"the {self.kind} server exited ({code}):\n{said}")
                 try:
                     async with session.get(self.url + "/healthz") as resp:
                         if resp.status in (200, 503):

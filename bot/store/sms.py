@@ -37,7 +37,7 @@ from bot.engine.types import Session
 from bot.store.base import SessionKey, guarded
 from bot.store.order import TTL as ORDER_TTL
 from bot.store.order import Ticket
-from bot.store.stats import Stage
+from bot.store.stats import Stage, merged
 
 if TYPE_CHECKING:
     from bot.store.order import TurnOrder
@@ -323,7 +323,7 @@ class SmsState:
         sha = self._sha("commit", _COMMIT)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.evalsha(sha, len(keys), *keys, *args)
-            for stage in also:
+            for stage in merged(also):
                 stage(pipe)
             results = await pipe.execute(raise_on_error=False)
         saved = results[0]

@@ -59,6 +59,70 @@ Stage = Callable[[Any], None]
 counters then cost no round trip of their own. Errors of its commands are not the turn's."""
 
 
+@dataclass
+class Counts:
+    """A Stage of the day's counters: one script, and several of them add up to one."""
+
+    keys: tuple[str, str, str]
+    ttl: int
+    counters: dict[str, int]
+    articles: tuple[str, ...] = ()
+    miss: tuple[str, int, int] | None = None
+    """The masked unanswered text, when it expires, how many such texts a day keeps."""
+
+    def __call__(self, pipe: Any) -> None:
+        args: list[str | int] = [self.ttl, len(self.counters)]
+        for name, n in self.counters.items():
+            args += [name, n]
+        args += [len(self.articles), *self.articles, *(self.miss or ("", 0, 0))]
+        pipe.eval(_COUNT, len(self.keys), *self.keys, *args)
+
+
+def merged(stages: Sequence[Stage]) -> list[Stage]:
+    """The same stages, the counters of one day in one script: a pipeline parses every reply
+    in Python, so each command saved is CPU saved."""
+    out: list[Stage] = []
+    for stage in stages:
+        last = out[-1] if out else None
+        if (
+            isinstance(stage, Counts)
+            and isinstance(last, Counts)
+            and last.keys == stage.keys
+            and not (last.miss and stage.miss)
+        ):
+            counters = dict(last.counters)
+            for name, n in stage.counters.items():
+                counters[name] = counters.get(name, 0) + n
+            both = (*last.articles, *stage.articles)
+            out[-1] = Counts(last.keys, last.ttl, counters, both, last.miss or stage.miss)
+        else:
+            out.append(stage)
+    return out
+
+
+# KEYS: the day's counters, its articles, its unanswered texts
+# ARGV: counters' ttl, how many counters, then name, increment for each; how many articles, the
+#       articles; the masked unanswered text ('' none), when it expires, how many texts are kept
+_COUNT = """
+local i = 3
+for _ = 1, tonumber(ARGV[2]) do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+local shown = tonumber(ARGV[i])
+for j = 1, shown do redis.call('ZINCRBY', KEYS[2], 1, ARGV[i + j]) end
+if shown > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+i = i + shown + 1
+if ARGV[i] ~= '' then
+  redis.call('ZINCRBY', KEYS[3], 1, ARGV[i])
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[i + 2]) - 1)
+  redis.call('EXPIREAT', KEYS[3], ARGV[i + 1])
+end
+return 1
+"""
+
+
 class StatsUnavailable(Exception):
     """The numbers cannot be read now (Redis is down); the message says so in plain words."""
 
@@ -123,7 +187,7 @@ class Stats:
 
     def staged_turn(
         self, channel: str, inbound: Inbound, turn: Turn, now: float | None = None
-    ) -> Stage:
+    ) -> Counts:
         """`record_turn` as commands for someone else's pipeline."""
         now = time.time() if now is None else now
         day = day_of(now)
@@ -137,19 +201,20 @@ class Stats:
             fields[UNANSWERED] = 1
         shown = [r.article for r in turn.replies if r.kind == "article" and r.page == 0]
 
-        def stage(pipe: Any) -> None:
-            counts = self.key(day, "n")
-            for what, n in fields.items():
-                pipe.hincrby(counts, f"{what}|{channel}|{lang}", n)
-            pipe.expire(counts, self._keep(day, self.keep_days))
-            for article in shown:
-                if article:
-                    pipe.zincrby(self.key(day, "art"), 1, article)
-                    pipe.expire(self.key(day, "art"), self._keep(day, self.keep_days))
-            if unanswered and self.text_days > 0:
-                self._miss(pipe, day, inbound.text)
+        counters = {f"{what}|{channel}|{lang}": n for what, n in fields.items()}
+        articles = [article for article in shown if article]
+        miss = inbound.text if unanswered and self.text_days > 0 else ""
+        return self._staged(day, counters, articles, miss)
 
-        return stage
+    def _staged(
+        self, day: dt.date, counters: dict[str, int], articles: Sequence[str], miss: str
+    ) -> Counts:
+        """All of a turn's counters as one script: a pipeline parses every reply in Python,
+        and a turn's eight commands cost more than the rest of its Redis work."""
+        masked = _SPACES.sub(" ", mask_text(miss)).strip()[:MISS_CHARS] if miss else ""
+        keys = (self.key(day, "n"), self.key(day, "art"), self.key(day, "miss"))
+        kept = (masked, self._until(day, self.text_days), MISS_KEEP) if masked else None
+        return Counts(keys, self._keep(day, self.keep_days), counters, tuple(articles), kept)
 
     async def record_handoff(
         self, channel: str, lang: str | None, *, out_of_hours: bool, now: float | None = None
@@ -166,10 +231,10 @@ class Stats:
         """Call for every SMS sent (replies and REST sends alike) with its segment count."""
         await self._add(now, {SMS_MESSAGES: 1, SMS_SEGMENTS: max(0, int(segments))})
 
-    def staged_sms(self, segments: int, now: float | None = None) -> Stage:
+    def staged_sms(self, segments: int, now: float | None = None) -> Counts:
         """`record_sms` as commands for someone else's pipeline (a reply's commit)."""
-        increments: dict[str, float] = {SMS_MESSAGES: 1, SMS_SEGMENTS: max(0, int(segments))}
-        return lambda pipe: self._stage(pipe, now, increments)
+        counters = {SMS_MESSAGES: 1, SMS_SEGMENTS: max(0, int(segments))}
+        return self._staged(day_of(time.time() if now is None else now), counters, [], "")
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -199,15 +264,6 @@ class Stats:
         return out
 
     # -- helpers -----------------------------------------------------------------------------
-
-    def _miss(self, pipe: Any, day: dt.date, text: str) -> None:
-        masked = _SPACES.sub(" ", mask_text(text)).strip()[:MISS_CHARS]
-        if not masked:
-            return
-        key = self.key(day, "miss")
-        pipe.zincrby(key, 1, masked)
-        pipe.zremrangebyrank(key, 0, -MISS_KEEP - 1)
-        pipe.expireat(key, self._until(day, self.text_days))
 
     @staticmethod
     def _until(day: dt.date, days: int) -> int:

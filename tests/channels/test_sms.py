@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,15 +19,18 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.app import STORE, create_app
+from bot.app import CONVERSATIONS, STORE, create_app
 from bot.channels.sms import SMS, SmsChannel
+from bot.channels.sms.webhook import twiml
 from bot.content.load import Content
 from bot.conversations import ContentHolder
 from bot.engine.types import HANDOFF, LANG_MENU
 from bot.settings import Settings
 from bot.sms.segments import count, is_gsm
 from bot.store.sms import session_key
+from bot.store.stats import day_of
 from tests.fakes.serve import ACCOUNT, SAFAR_NUMBER, TOKEN
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -694,3 +698,25 @@ async def test_after_a_long_conversation_a_person_holds_under_2_kb_of_redis(
     assert sum(sizes.values()) <= 2048, sizes
     for key in keys:  # and every one of them goes by itself
         assert await redis.ttl(key) > 0, key
+
+
+@pytest.mark.parametrize("body", ["1 Kyrgyzcha\n0 Artka", 'Патент & <виза> "x"', "a ]]> b"])
+def test_a_reply_is_the_twiml_twilios_own_library_writes(body: str) -> None:
+    response = MessagingResponse()
+    response.message(body)
+    assert twiml(body) == str(response)
+
+
+async def test_the_report_counts_each_text_and_the_segments_of_each_reply(client: Client) -> None:
+    phone = Phone(client)
+    menu = await phone.text("Salom")
+    home = await phone.text("2")
+    answer = await phone.text("kak oplatit patent")  # a question the bot answers
+    stats = client.app[CONVERSATIONS].stats
+    assert stats is not None
+    today = day_of(time.time())
+    (day,) = await stats.days(today, today)
+    assert day.total("msg") == 3 and day.total("q") == 1
+    assert day.totals["sms_n"] == 3
+    assert day.totals["sms_seg"] == sum(count(t).segments for t in (menu, home, answer))
+    assert day.articles and day.articles[0][1] == 1
