@@ -25,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -116,6 +117,17 @@ class Metrics:
         ProcessCollector(registry=r)  # CPU seconds, memory, open files of this process
         self._live = _Live()
         r.register(self._live)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """`metric.labels(*labels)`, kept: prometheus_client takes a lock and checks the
+        values on every call, and a turn made five such calls. Label values are few and fixed
+        (see the module docstring), so this stays small."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     # -- counted as it happens ---------------------------------------------------------------
 
@@ -123,13 +135,13 @@ class Metrics:
         """Called once per turn by `Conversations.handle`; never raises into a turn."""
         try:
             lang = turn.session.lang or "-"
-            self.messages_in.labels(channel, lang).inc()
+            self.child(self.messages_in, channel, lang).inc()
             if turn.replies:
-                self.messages_out.labels(channel, lang).inc(len(turn.replies))
-            self.turn_seconds.labels(channel).observe(seconds)
+                self.child(self.messages_out, channel, lang).inc(len(turn.replies))
+            self.child(self.turn_seconds, channel).observe(seconds)
             if is_question(inbound, turn):
                 unsure = any(r.kind == "unsure" for r in turn.replies)
-                self.search.labels("declined" if unsure else "answered", lang).inc()
+                self.child(self.search, "declined" if unsure else "answered", lang).inc()
         except Exception:  # a metric is never worth a person's answer
             log.exception("metrics: a turn was not counted")
 
@@ -230,7 +242,8 @@ async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
         status = exc.status
         raise
     finally:
-        request.app[METRICS].request_seconds.labels(route, _status_class(status)).observe(
+        metrics = request.app[METRICS]
+        metrics.child(metrics.request_seconds, route, _status_class(status)).observe(
             time.perf_counter() - started
         )
 

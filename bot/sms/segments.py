@@ -25,6 +25,9 @@ GSM_BASIC = frozenset(
 GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
 """Reached through the escape character, so each costs two septets."""
 
+_GSM = GSM_BASIC | GSM_EXTENSION
+_BMP_END = "\uffff"
+
 SINGLE = {"GSM-7": 160, "UCS-2": 70}
 """Units in a message that fits in one SMS."""
 PART = {"GSM-7": 153, "UCS-2": 67}
@@ -44,7 +47,7 @@ class Segments:
 
 def is_gsm(text: str) -> bool:
     """Whether the whole text can go as GSM-7 (the cheap, 160-character encoding)."""
-    return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
+    return _GSM.issuperset(text)
 
 
 def _widths(text: str, encoding: Encoding) -> list[int]:
@@ -67,7 +70,15 @@ def _pack(widths: list[int], part: int) -> int:
 
 def count(text: str) -> Segments:
     """Encoding, units and segments of `text` exactly as a carrier counts them."""
-    encoding: Encoding = "GSM-7" if is_gsm(text) else "UCS-2"
+    gsm = is_gsm(text)
+    encoding: Encoding = "GSM-7" if gsm else "UCS-2"
+    # Most texts have no character of width two: then the units are the characters, and the
+    # parts simply divide them (this runs for every SMS reply, and in C, not per character)
+    if GSM_EXTENSION.isdisjoint(text) if gsm else not text or max(text) <= _BMP_END:
+        units = len(text)
+        if units <= SINGLE[encoding]:
+            return Segments(encoding, units, 1 if units else 0)
+        return Segments(encoding, units, -(-units // PART[encoding]))
     widths = _widths(text, encoding)
     units = sum(widths)
     if units == 0:
