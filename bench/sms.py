@@ -390,7 +390,8 @@ async def load_part(args: argparse.Namespace, redis_url: str) -> None:
         f"\nSigned Twilio webhooks on loopback, {args.seconds:g} s per run, "
         f"{os.cpu_count()} cores, load average {_load()}; server and load generator in "
         f"separate processes; max = {args.concurrency} connections, closed loop; CPU ms = server "
-        "CPU per message; Redis cmds = commands per message (all processes)\n"
+        "CPU per message; Redis cmds = commands Redis ran per message, those inside scripts "
+        "included (round trips per turn: tests/channels/test_sms.py counts them)\n"
     )
     print(HEADER)
     for r in results:

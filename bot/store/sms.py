@@ -37,7 +37,7 @@ from bot.engine.types import Session
 from bot.store.base import SessionKey, guarded
 from bot.store.order import TTL as ORDER_TTL
 from bot.store.order import Ticket
-from bot.store.stats import Stage, merged
+from bot.store.stats import COUNT_LUA, Counts, Stage, merged
 
 if TYPE_CHECKING:
     from bot.store.order import TurnOrder
@@ -148,12 +148,13 @@ return {number, 1, 'claimed', '', opted, session or '', prefs or ''}
 """
 )
 
-# KEYS: session, prefs, replies, queue, done
+# KEYS: session, prefs, replies, queue, done; then the day's three counter keys, if counted
 # ARGV: session as read ('' none, else '=' .. it), new session, session ttl, prefs ('' none),
 #       prefs ttl, tag ('' none), reply, reply ttl, keep bodies, most entries, number ('' none),
-#       order ttl
+#       order ttl; then the arguments of count_day (bot/store/stats.py)
 _COMMIT = (
     _LIB
+    + COUNT_LUA
     + """
 local now = redis.call('GET', KEYS[1])
 if (now and ('=' .. now) or '') ~= ARGV[1] then return 0 end
@@ -165,6 +166,7 @@ if ARGV[11] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then
     redis.call('SET', KEYS[5], ARGV[11], 'EX', ARGV[12])
   end
 end
+if #KEYS > 5 then count_day(KEYS[6], KEYS[7], KEYS[8], ARGV, 13) end
 return 1
 """
 )
@@ -297,9 +299,10 @@ class SmsState:
         also: Sequence[Stage] = (),
     ) -> bool:
         """The second round trip: save `session` if it is still as `begin` read it, `reply`
-        for Twilio's retries of `sid` (None: nothing to keep) and the turn-order mark, in one
-        script; then whatever `also` adds (counters), in the same pipeline. False when the
-        session changed meanwhile: nothing was written and the turn should run again."""
+        for Twilio's retries of `sid` (None: nothing to keep), the turn-order mark and the
+        day's counters, in one script; any other stage of `also` in the same pipeline. False
+        when the session changed meanwhile: nothing was written (nor counted) and the turn
+        should run again."""
         key = session_key(phone)
         skey, pkey = self.store.keys_for(key)
         queue, done = self.order.keys(key)
@@ -320,10 +323,20 @@ class SmsState:
             "" if number is None else number,
             ORDER_TTL,
         ]
+        stages = merged(also)
+        counts = stages[0] if stages else None
+        if isinstance(counts, Counts):  # counted inside the script, if saved
+            stages.pop(0)
+            keys += counts.keys
+            args += counts.args()
+        if not stages:  # one command: redis-py's pipeline costs more than its round trip
+            saved = await self._run("commit", _COMMIT, keys, args)
+            begun.ticket.done = bool(saved) and number is not None
+            return bool(saved)
         sha = self._sha("commit", _COMMIT)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.evalsha(sha, len(keys), *keys, *args)
-            for stage in merged(also):
+            for stage in stages:
                 stage(pipe)
             results = await pipe.execute(raise_on_error=False)
         saved = results[0]

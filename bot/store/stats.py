@@ -71,11 +71,14 @@ class Counts:
     """The masked unanswered text, when it expires, how many such texts a day keeps."""
 
     def __call__(self, pipe: Any) -> None:
+        pipe.eval(_COUNT, len(self.keys), *self.keys, *self.args())
+
+    def args(self) -> list[str | int]:
+        """The arguments of `count_day` (COUNT_LUA)."""
         args: list[str | int] = [self.ttl, len(self.counters)]
         for name, n in self.counters.items():
             args += [name, n]
-        args += [len(self.articles), *self.articles, *(self.miss or ("", 0, 0))]
-        pipe.eval(_COUNT, len(self.keys), *self.keys, *args)
+        return [*args, len(self.articles), *self.articles, *(self.miss or ("", 0, 0))]
 
 
 def merged(stages: Sequence[Stage]) -> list[Stage]:
@@ -100,27 +103,33 @@ def merged(stages: Sequence[Stage]) -> list[Stage]:
     return out
 
 
-# KEYS: the day's counters, its articles, its unanswered texts
-# ARGV: counters' ttl, how many counters, then name, increment for each; how many articles, the
-#       articles; the masked unanswered text ('' none), when it expires, how many texts are kept
-_COUNT = """
-local i = 3
-for _ = 1, tonumber(ARGV[2]) do
-  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+COUNT_LUA = """
+local function count_day(counts, shown_key, miss_key, argv, i)
+  local ttl = argv[i]
+  local n = tonumber(argv[i + 1])
   i = i + 2
+  for _ = 1, n do
+    redis.pcall('HINCRBY', counts, argv[i], argv[i + 1])
+    i = i + 2
+  end
+  redis.pcall('EXPIRE', counts, ttl)
+  local shown = tonumber(argv[i])
+  for j = 1, shown do redis.pcall('ZINCRBY', shown_key, 1, argv[i + j]) end
+  if shown > 0 then redis.pcall('EXPIRE', shown_key, ttl) end
+  i = i + shown + 1
+  if argv[i] ~= '' then
+    redis.pcall('ZINCRBY', miss_key, 1, argv[i])
+    redis.pcall('ZREMRANGEBYRANK', miss_key, 0, -tonumber(argv[i + 2]) - 1)
+    redis.pcall('EXPIREAT', miss_key, argv[i + 1])
+  end
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-local shown = tonumber(ARGV[i])
-for j = 1, shown do redis.call('ZINCRBY', KEYS[2], 1, ARGV[i + j]) end
-if shown > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
-i = i + shown + 1
-if ARGV[i] ~= '' then
-  redis.call('ZINCRBY', KEYS[3], 1, ARGV[i])
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[i + 2]) - 1)
-  redis.call('EXPIREAT', KEYS[3], ARGV[i + 1])
-end
-return 1
 """
+"""`count_day(...)` adds a `Counts` to the day's keys, for any script to call (bot/store/sms.py
+saves an SMS turn and counts it in one): `redis.pcall`, so a counter never fails that script.
+`argv` from `i`: the counters' ttl, how many counters, then name and increment of each; how
+many articles, the articles; the masked unanswered text ('' none), when it expires, how many
+such texts a day keeps."""
+_COUNT = COUNT_LUA + "count_day(KEYS[1], KEYS[2], KEYS[3], ARGV, 1)\nreturn 1"
 
 
 class StatsUnavailable(Exception):
