@@ -156,7 +156,7 @@ async def test_a_signed_text_gets_a_twiml_reply(client: Client) -> None:
 
 @pytest.mark.parametrize(
     "forgery",
-    ["unsigned", "wrong token", "wrong url", "body changed", "garbage"],
+    ["unsigned", "wrong token", "wrong url", "body changed", "garbage", "not ascii"],
 )
 async def test_a_forged_or_unsigned_request_gets_403_and_changes_nothing(
     client: Client, forgery: str
@@ -170,6 +170,7 @@ async def test_a_forged_or_unsigned_request_gets_403_and_changes_nothing(
         "wrong url": phone.validator.compute_signature("https://evil.example/sms/twilio", form),
         "body changed": phone.validator.compute_signature(url, {**form, "Body": "1"}),
         "garbage": "bm90IGEgc2lnbmF0dXJl",
+        "not ascii": "cG9kcGlzé",
     }[forgery]
     status, text = await phone.post(form, signature=signature)
     assert status == 403
