@@ -218,6 +218,20 @@ async def test_a_retried_message_gets_the_same_reply_and_moves_the_session_once(
     assert after_retry.turns == after_first.turns
 
 
+async def test_a_retry_of_an_older_message_is_never_answered_a_second_time(
+    client: Client,
+) -> None:
+    phone = Phone(client)
+    sids = [new_sid() for _ in range(3)]
+    await phone.text("Salom", sid=sids[0])
+    second = await phone.text("2", sid=sids[1])
+    await phone.text("2", sid=sids[2])  # the two newest replies are kept in full, not the first
+    before = await session_of(client, phone)
+    assert await phone.text("Salom", sid=sids[0]) == ""  # Twilio retried the first, late
+    assert (await session_of(client, phone)).turns == before.turns
+    assert await phone.text("2", sid=sids[1]) == second
+
+
 async def test_a_retry_arriving_while_the_first_is_answered_waits_for_that_answer(
     client: Client,
 ) -> None:
