@@ -228,7 +228,14 @@ class Sender:
             # lists sent messages) ask it; elsewhere (Telegram) send again: a rare repeat
             # beats a lost message to a person in trouble.
             check = self.checks.get(message.channel)
-            if check is not None and await check(message):
+            if check is None:  # the one way a message may arrive twice: the log says when
+                log.info(
+                    "outbox: a %s %s message cut short by a crash is sent again (it may "
+                    "arrive twice)",
+                    message.channel,
+                    message.kind,
+                )
+            elif await check(message):
                 await self.store.done(entry, message)
                 return True
         await self.store.begin(message)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.outbox import GiveUp, Retry, Sender, SenderConfig
@@ -113,3 +115,39 @@ async def test_a_backlog_of_one_persons_messages_reaches_the_operators_as_one_po
     assert sorted(posts) == ["a\nb\nc", "x"]  # two tickets: two lanes, either first
     assert await box.depth() == 0
     assert all([await box.is_done(m) for m in staff])
+
+
+async def test_a_message_a_killed_sender_had_begun_is_asked_about_or_sent_again_and_logged(
+    redis: Redis, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A SIGKILL between `begin` and `done`. Twilio can be asked whether the SMS went: it
+    had it, so it is not sent twice. The Bot API cannot be asked: the Telegram message goes
+    again, and the log says it may arrive twice (the fault bench counts those lines)."""
+    box = OutboxStore(redis, prefix=prefix)
+    await box.add(OutMessage("sms", "+996555000001", "Operator: call 112"), note("Call 112"))
+    for _, message in await box.read("killed", block_ms=10):
+        await box.begin(message)  # and there the process died
+    await asyncio.sleep(0.05)
+    sent: list[str] = []
+    asked: list[str] = []
+
+    async def deliver(message: OutMessage) -> None:
+        sent.append(message.channel)
+
+    async def twilio_has_it(message: OutMessage) -> bool:
+        asked.append(message.channel)
+        return True
+
+    sender = Sender(box, SenderConfig(block_ms=50, idle_ms=10))
+    sender.register("sms", deliver, check=twilio_has_it)
+    sender.register("telegram", deliver)
+    with caplog.at_level(logging.INFO, logger="bot.outbox"):
+        sender.start()
+        await until(lambda: bool(sent and asked))
+        await sender.stop()
+    assert (sent, asked) == (["telegram"], ["sms"])
+    assert await box.depth() == 0
+    again = [r.getMessage() for r in caplog.records if "cut short" in r.getMessage()]
+    assert again == [
+        "outbox: a telegram text message cut short by a crash is sent again (it may arrive twice)"
+    ]
