@@ -86,3 +86,15 @@ async def test_a_sigkilled_serve_answers_every_acknowledged_message_once(rig: Ri
         rig.tmp, rig.api, rig.twilio, rig.env(), phones=4, people=2, lines=3
     )
     assert held(row)
+
+
+async def test_operator_lines_written_while_serve_is_down_reach_the_person_once(rig: Rig) -> None:
+    """The row's last loss: the kill found operator lines Telegram had no 200 for yet, and
+    nothing delivered them again (the bench repeated only the people's updates), so they
+    never left the staff chat. Telegram repeats the staff chat's updates too; here the kill
+    comes right after the first line is acknowledged and the other three are written while
+    the process is down, so each must arrive by SMS once, after the restart."""
+    row = await faults.serve_killed(
+        rig.tmp, rig.api, rig.twilio, rig.env(), phones=2, people=1, lines=4, kill_after=1
+    )
+    assert "(3 in the staff chat)" in row.line() and held(row)
