@@ -139,8 +139,11 @@ class Handoffs:
 
     # -- the operators' side -------------------------------------------------------------
 
-    async def answer(self, ticket: Ticket, operator: str, text: str) -> None:
-        """An operator's words to the person, on the person's channel, through the outbox."""
+    async def answer(
+        self, ticket: Ticket, operator: str, text: str, marker: tuple[str, int] | None = None
+    ) -> None:
+        """An operator's words to the person, on the person's channel, through the outbox;
+        `marker` is set in the same step (see `OutboxStore.add`)."""
         first = ticket.first_answer is None
         await self.tickets.answered(ticket)
         if first and self.stats is not None and ticket.first_answer is not None:
@@ -148,13 +151,13 @@ class Handoffs:
         await self.tickets.add_message(ticket, Message("operator", text, time.time()))
         engine = self.content.current.engine
         body = engine.operator_text(ticket.lang, text)
-        await self._to_person(ticket, body, kind="answer")
+        await self._to_person(ticket, body, "answer", marker)
 
-    async def close(self, ticket: Ticket) -> None:
+    async def close(self, ticket: Ticket, marker: tuple[str, int] | None = None) -> None:
         """The operator ends it: a polite word to the person, and the bot answers them again."""
         await self.tickets.close(ticket)
         turn = await self._back_to_bot(ticket.key())
-        await self._to_person(ticket, turn.replies[0].text, kind="closed")
+        await self._to_person(ticket, turn.replies[0].text, "closed", marker)
         log.info("ticket %s closed by an operator", ticket.id)
 
     async def _back_to_bot(self, key: SessionKey) -> Turn:
@@ -222,11 +225,13 @@ class Handoffs:
             "staff", str(self.staff.chat_id), text, kind=kind, ticket=ticket.id, meta=meta
         )
 
-    async def _to_person(self, ticket: Ticket, text: str, kind: str) -> None:
+    async def _to_person(
+        self, ticket: Ticket, text: str, kind: str, marker: tuple[str, int] | None = None
+    ) -> None:
         message = OutMessage(
             ticket.channel, ticket.address, text, kind=kind, lang=ticket.lang, ticket=ticket.id
         )
-        await self.outbox.add(message)
+        await self.outbox.add(message, marker=marker)
         self.sender.poke()
 
     def tr(self) -> Tr:

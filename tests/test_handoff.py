@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
+from telegram import Update
 from twilio.request_validator import RequestValidator
 
 from bot.app import CONVERSATIONS, STORE
+from bot.channels.telegram import TELEGRAM
 from bot.content.load import Content
 from bot.handoff import Handoffs
 from bot.settings import Settings
@@ -298,6 +300,37 @@ async def test_a_person_on_sms_reaches_an_operator_who_answers_in_latin_letters(
     posts = await staff.wait_posts(3)
     assert (await handoffs(hotline).tickets.active()) == []
     assert await phone.text("patent") != ""  # the bot answers again
+
+
+async def test_an_operator_line_repeated_after_a_crash_past_its_relay_reaches_the_person_once(
+    hotline: Safar, api: BotAPI, staff: Group, twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Safar dies right after an operator's line is queued for the person, before the update
+    is marked done; Telegram (or the webhook's own queue) runs the update again. The line is
+    queued and marked in one step, so the repeat is recognised and the person gets one SMS."""
+    phone = Phone(hotline, "+996555000222")
+    await phone.text("1")  # Kyrgyz
+    await phone.text("OPERATOR")
+    thread, anchor = await the_ticket(staff)
+    tickets = handoffs(hotline).tickets
+    while not await tickets.linked(staff.id, f"m{anchor}"):  # noqa: ASYNC110 (stored just
+        await asyncio.sleep(0.02)  # after Telegram shows the alert)
+    operator = staff.member("Nigora", "ky")
+    extra = {"thread": thread} if thread is not None else {"reply_to": anchor}
+    update = operator.text_update("Саламатсызбы, кайда турасыз?", **extra)
+
+    async def killed(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("SIGKILL")  # the update's own done-marker is never set
+
+    monkeypatch.setattr(hotline.app[STORE], "once", killed)
+    await api.push(update)
+    [sms] = await sms_to(twilio, phone.number, 1)
+    assert "Salamatsyzby" in sms
+    monkeypatch.undo()  # the process is back, and the webhook brings the same update again
+    channel = hotline.app[TELEGRAM]
+    await channel.application.process_update(Update.de_json(update, channel.bot))
+    await asyncio.sleep(1.0)
+    assert [m["Body"] for m in twilio.sent if m.get("To") == phone.number] == [sms]
 
 
 async def test_out_of_hours_on_sms_a_callback_keeps_the_number_only_until_done(

@@ -113,8 +113,11 @@ class OutboxStore:
         await self.redis.expire(self.stream, STREAM_TTL)
         self._group_ready = True
 
-    async def add(self, *messages: OutMessage) -> None:
-        """Durable once this returns: the caller may acknowledge its own request."""
+    async def add(self, *messages: OutMessage, marker: tuple[str, int] | None = None) -> None:
+        """Durable once this returns: the caller may acknowledge its own request. `marker`
+        (name, ttl) is the `once` marker of that request (RedisStore.once), set in the same
+        transaction: a crash leaves both or neither, so a repeat is skipped exactly when its
+        messages were queued, never queued twice nor lost."""
         if not messages:
             return
         await self._group()
@@ -122,6 +125,8 @@ class OutboxStore:
             for message in messages:
                 pipe.xadd(self.stream, {"m": message.to_json()})
             pipe.expire(self.stream, STREAM_TTL)
+            if marker is not None:
+                pipe.set(f"{self.prefix}:once:{marker[0]}", 1, ex=marker[1])
             await pipe.execute()
 
     async def lease(self, owner: str, ttl_ms: int) -> bool:

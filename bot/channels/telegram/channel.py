@@ -573,7 +573,10 @@ class TelegramChannel:
 
     async def _on_staff(self, update: Update, context: Context) -> None:
         if self.staff is not None:
-            await self.staff.on_message(update)
+            # an operator's line is queued for the person in one step with this marker; what
+            # queues nothing (a command, a chat among operators) is marked after it
+            marker = (f"tg-update:{self.bot.id}:{update.update_id}", DEDUPE_TTL)
+            await self.staff.on_message(update, marker)
             if self._store is not None:  # only now: a crash before this means Telegram repeats it
                 with contextlib.suppress(StoreUnavailable):
                     await self._store.once(

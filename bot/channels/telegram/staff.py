@@ -49,7 +49,9 @@ class StaffDesk:
 
     # -- operators writing -------------------------------------------------------------------
 
-    async def on_message(self, update: Update) -> None:
+    async def on_message(self, update: Update, marker: tuple[str, int] | None = None) -> None:
+        """`marker` (name, ttl) marks the update done in the step that queues what it sends
+        the person: a repeat after a crash is then skipped exactly when that was queued."""
         message = update.effective_message
         user = update.effective_user
         if message is None or user is None or message.chat.id != self.chat_id:
@@ -85,7 +87,7 @@ class StaffDesk:
             await self._reply(message, note)
             return
         if command == "close":
-            await self.handoffs.close(ticket)
+            await self.handoffs.close(ticket, marker)
             await self._reply(message, tr.gettext("Ticket #%(n)s is closed.") % {"n": ticket.id})
             return
         if command == "done":
@@ -103,7 +105,7 @@ class StaffDesk:
             return
         if ticket.taken_by is None:
             await self.tickets.take(ticket, operator)
-        await self.handoffs.answer(ticket, operator, text)
+        await self.handoffs.answer(ticket, operator, text, marker)
 
     async def _ticket_of(self, message: Message) -> Ticket | None:
         if message.is_topic_message and message.message_thread_id:
