@@ -64,6 +64,9 @@ async def test_two_processes_answer_each_person_in_order_with_no_gap_between_mes
     serves = [Serve(env, tmp_path), Serve(env, tmp_path)]
     try:
         await asyncio.gather(*(s.start() for s in serves))
+        await api.wait_for(
+            lambda: len(api.calls_to("setWebhook")) >= 2, 30, "both processes taking updates"
+        )
         async with aiohttp.ClientSession() as http:
             for serve in serves:  # a first answer builds caches: not what this measures
                 warm = api.person("Warm", language_code="ru")
