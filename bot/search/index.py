@@ -526,7 +526,7 @@ def _best(values: Floats, k: int) -> Ints:
     The best are nearly always within half of the best value: cutting there first leaves a few
     dozen to select from rather than thousands (a selection over all costs 0.1 ms at 10,000).
     """
-    top = float(values.max()) if len(values) else 0.0
+    top = float(np.max(values)) if len(values) else 0.0
     if top <= 0:
         return np.zeros(0, dtype=np.int64)
     pool = np.flatnonzero(values >= top * 0.5)
