@@ -15,7 +15,7 @@ import logging
 import os
 import random
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.store.outbox import OutboxStore, OutMessage
@@ -36,8 +36,11 @@ class GiveUp(Exception):
 
 
 HOUSEKEEPING = 10.0
-Deliver = Callable[[OutMessage], Awaitable[None]]
-Check = Callable[[OutMessage], Awaitable[bool]]
+Deliver = Callable[[OutMessage], Awaitable[str | None]]
+"""Sends one message; returns the provider's id for it where there is one (Twilio's sid)."""
+Check = Callable[[OutMessage], Awaitable[Sequence[str]]]
+"""The provider's ids of the messages that look like this one (same person, same text, sent
+since it was queued): asked when a crash cut an attempt short."""
 """Asks the provider whether a message whose attempt was cut short did arrive."""
 
 
@@ -215,6 +218,14 @@ class Sender:
             return
         await self._deliver_one(*pending[0])
 
+    async def _found(self, message: OutMessage, refs: Sequence[str]) -> bool:
+        """Whether one of the provider's look-alike messages is this one: the first that no
+        other message has taken (an operator may send the same text twice)."""
+        for ref in refs:
+            if await self.store.claim(message, ref):
+                return True
+        return False
+
     async def _deliver_one(self, entry: str, message: OutMessage) -> bool:
         """True once delivered (or found delivered); False when given up for good."""
         deliver = self.channels.get(message.channel)
@@ -235,14 +246,14 @@ class Sender:
                     message.channel,
                     message.kind,
                 )
-            elif await check(message):
+            elif await self._found(message, await check(message)):
                 await self.store.done(entry, message)
                 return True
         await self.store.begin(message)
         reason = ""
         for attempt in range(1, self.config.attempts + 1):
             try:
-                await deliver(message)
+                ref = await deliver(message)
             except GiveUp as exc:
                 await self.store.dead(entry, message, str(exc))
                 log.warning("outbox: %s message given up: %s", message.channel, exc)
@@ -253,7 +264,7 @@ class Sender:
                 wait = exc.after or self.config.backoff * 2 ** (attempt - 1)
                 await asyncio.sleep(min(wait, 30.0) * random.uniform(0.8, 1.2))
                 continue
-            await self.store.done(entry, message)
+            await self.store.done(entry, message, ref)
             self.sent += 1
             return True
         # Not given up for good: left unacknowledged, the next round (or leader) tries again.

@@ -11,6 +11,7 @@ Key layout (the store's prefix, `safar` by default):
   safar:outbox:lease        which process sends (expires when it stops renewing)
   safar:outbox:begun:<id>   an attempt started (until delivered): a taker-over asks first
   safar:outbox:done:<id>    delivered (1 day), checked before every send
+  safar:outbox:ref:<channel>:<provider id>   which message a provider's message was (1 day)
   safar:outbox:dead         the last 500 messages given up on (without their text), 30 days
   safar:rate:<name>         token buckets shared by all processes (`throttle`)
 """
@@ -183,11 +184,27 @@ class OutboxStore:
     async def is_done(self, message: OutMessage) -> bool:
         return bool(await self.redis.exists(f"{self.prefix}:outbox:done:{message.id}"))
 
-    async def done(self, entry: str, message: OutMessage) -> None:
-        """Mark delivered first, then drop the entry: its text is not kept after delivery."""
+    async def done(self, entry: str, message: OutMessage, ref: str | None = None) -> None:
+        """Mark delivered first, then drop the entry: its text is not kept after delivery.
+        `ref`: the provider's id of the message sent (Twilio's sid), so that a look-up after a
+        crash never takes it for another message with the same text."""
         await self.redis.set(f"{self.prefix}:outbox:done:{message.id}", 1, ex=DONE_TTL)
+        if ref:
+            await self.redis.set(self._ref(message, ref), message.id, ex=DONE_TTL)
         await self.redis.delete(f"{self.prefix}:outbox:begun:{message.id}")
         await self.drop(entry)
+
+    async def claim(self, message: OutMessage, ref: str) -> bool:
+        """Take the provider's message `ref` as the one `message` became, unless another message
+        has it: an operator may send one text twice, and after a crash the look-up finds both."""
+        key = self._ref(message, ref)
+        if await self.redis.set(key, message.id, nx=True, ex=DONE_TTL):
+            return True
+        owner = await self.redis.get(key)
+        return owner in (message.id, message.id.encode())
+
+    def _ref(self, message: OutMessage, ref: str) -> str:
+        return f"{self.prefix}:outbox:ref:{message.channel}:{ref}"
 
     async def drop(self, entry: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

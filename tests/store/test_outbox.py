@@ -134,9 +134,9 @@ async def test_a_message_a_killed_sender_had_begun_is_asked_about_or_sent_again_
     async def deliver(message: OutMessage) -> None:
         sent.append(message.channel)
 
-    async def twilio_has_it(message: OutMessage) -> bool:
+    async def twilio_has_it(message: OutMessage) -> list[str]:
         asked.append(message.channel)
-        return True
+        return ["SM0001"]
 
     sender = Sender(box, SenderConfig(block_ms=50, idle_ms=10))
     sender.register("sms", deliver, check=twilio_has_it)
@@ -151,3 +151,39 @@ async def test_a_message_a_killed_sender_had_begun_is_asked_about_or_sent_again_
     assert again == [
         "outbox: a telegram text message cut short by a crash is sent again (it may arrive twice)"
     ]
+
+
+async def test_an_operator_who_sends_one_text_twice_gets_it_to_the_person_twice_across_a_crash(
+    redis: Redis, prefix: str
+) -> None:
+    """An operator writes "Call 112" twice; the first went out (Twilio sid SM-A), the second
+    was on its way when the process died and never reached Twilio. Twilio's list shows one
+    "Call 112": it is the first message's, so the second is sent, not taken for delivered."""
+    box = OutboxStore(redis, prefix=prefix)
+    first = OutMessage("sms", "+996555000002", "Call 112")
+    second = OutMessage("sms", "+996555000002", "Call 112")
+    await box.add(first)
+    await box.add(second)
+    (entry, got), (_, again) = await box.read("killed", block_ms=10)
+    assert (got.id, again.id) == (first.id, second.id)
+    await box.begin(first)
+    await box.done(entry, first, "SM-A")
+    await box.begin(second)  # and there the process died
+    await asyncio.sleep(0.05)
+    twilio = ["SM-A"]
+
+    async def deliver(message: OutMessage) -> str:
+        twilio.append(f"SM-{len(twilio)}")
+        return twilio[-1]
+
+    async def look_alikes(message: OutMessage) -> list[str]:
+        return list(twilio)
+
+    sender = Sender(box, SenderConfig(block_ms=50, idle_ms=10))
+    sender.register("sms", deliver, check=look_alikes)
+    sender.start()
+    await until(lambda: len(twilio) == 2)
+    await sender.stop()
+    assert twilio == ["SM-A", "SM-1"]
+    assert await box.depth() == 0
+    assert await box.is_done(second)

@@ -109,13 +109,14 @@ class Outbound:
         reason = f"gave up after {self.attempts} attempts ({reason})"
         return Sent(False, reason=reason, attempts=self.attempts)
 
-    async def find(self, to: str, body: str, since: float) -> bool:
-        """Whether Twilio already has this message (sent before a crash): asked before sending
-        again a message whose first attempt may have gone through."""
+    async def find(self, to: str, body: str, since: float) -> list[str]:
+        """The sids of the messages with this text that Twilio has for `to` since `since`:
+        asked before sending again a message whose first attempt may have gone through (the
+        outbox tells which of them are another message's)."""
         after = dt.datetime.fromtimestamp(since - 60, dt.UTC)
         async with asyncio.timeout(self.timeout):
             found = await self.client.messages.list_async(to=to, date_sent_after=after, limit=200)
-        return any(m.body == cap(body) for m in found)
+        return [m.sid for m in found if m.body == cap(body) and m.sid]
 
     async def close(self) -> None:
         await self.http.close()

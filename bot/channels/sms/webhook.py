@@ -450,10 +450,11 @@ class SmsChannel:
             await self._count(body)
         return sent
 
-    async def delivered(self, message: OutMessage) -> bool:
-        """Did an attempt cut short by a crash reach Twilio? Asked before trying again."""
+    async def delivered(self, message: OutMessage) -> list[str]:
+        """Did an attempt cut short by a crash reach Twilio? Asked before trying again: the sids
+        of the messages that may be it."""
         if self.outbound is None:
-            return False
+            return []
         session = await self._session(message.address)
         body = self.renderer.text(message.text, message.lang, session.script or self.script)
         try:
@@ -462,13 +463,14 @@ class SmsChannel:
             log.warning(
                 "SMS: could not ask Twilio about an earlier attempt (%s)", type(exc).__name__
             )
-            return False
+            return []
 
-    async def deliver(self, message: OutMessage) -> None:
-        """An operator's answer from the durable outbox; failures tell it what to do next."""
+    async def deliver(self, message: OutMessage) -> str | None:
+        """An operator's answer from the durable outbox; failures tell it what to do next.
+        Returns Twilio's sid, which the outbox keeps to tell this message from a look-alike."""
         sent = await self.send(message.address, message.text, message.lang)
         if sent.ok:
-            return
+            return sent.sid
         if sent.reason == "opted out" or sent.reason.startswith("twilio "):
             raise GiveUp(sent.reason)
         raise Retry(sent.reason)
