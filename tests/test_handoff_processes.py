@@ -87,7 +87,7 @@ async def test_sigkill_in_the_middle_of_a_hand_off_loses_nothing_and_repeats_not
     # Twilio whether that one arrived instead of sending it twice.
     twilio.delay = 0.3
     operator = staff.member("Nigora", "ru")
-    for i in range(8):  # each acknowledged (200) before the next is delivered
+    for i in range(8):  # queued with the emulator, which delivers them one after another
         await operator.send(f"operator line {i}", thread=thread)
     for i in range(8):
         assert await phone.text(serve, f"person line {i}") == 200
@@ -99,6 +99,7 @@ async def test_sigkill_in_the_middle_of_a_hand_off_loses_nothing_and_repeats_not
     bodies = await sms_bodies(twilio, phone.number, 8)
     lines = [b for b in bodies if "operator line" in b]
     assert lines == [f"Operator: operator line {i}" for i in range(8)], bodies
+
     def person_lines() -> list[str]:
         """What the operators saw from the person (a backlog arrives as one post)."""
         return [

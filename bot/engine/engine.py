@@ -572,8 +572,7 @@ class Engine:
         tr = self.content.catalogs(lang)
         hotline = self.content.route_hotline(lang)
         text = tr.gettext(
-            "Safar cannot remember our conversation right now. %(emergency)s. "
-            "Hotline: %(hotline)s"
+            "Safar cannot remember our conversation right now. %(emergency)s. Hotline: %(hotline)s"
         ) % {"emergency": format_emergency(self.content, tr), "hotline": hotline.phone}
         return Turn(turn.session, (Reply("notice", text, lang), *turn.replies), turn.effects)
 
