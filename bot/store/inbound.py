@@ -36,6 +36,8 @@ from bot.store.order import TurnOrder
 GROUP = "workers"
 DEDUPE_TTL = 24 * 3600
 STREAM_TTL = 7 * 86400
+WAIT_MOST = 0.01
+"""Seconds at most between two looks at whether a chat's previous update is done elsewhere."""
 
 # -1: stored before (a repeat); else the chat's number (0: no chat, no place in an order).
 _ADD = """
@@ -152,6 +154,13 @@ class InboundStore:
                 Stored(_s(i), f.get(b"u", b""), int(chat) if chat else None, int(f.get(b"n", 0)))
             )
         return out
+
+    async def wait_turn(self, stored: Stored) -> None:
+        """Until the updates of this chat before `stored` are done, on any process: asked
+        often, since Telegram's next update for the chat is usually already here."""
+        if stored.chat is not None and stored.number:
+            key = SessionKey("telegram", str(stored.chat))
+            await self.order.wait(key, stored.number, most=WAIT_MOST)
 
     async def touch(self, consumer: str, entries: list[str]) -> None:
         """Still working on these: reset their idle time so no other process claims them."""

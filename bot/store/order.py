@@ -86,8 +86,9 @@ class TurnOrder:
             number, _ = await pipe.execute()
         return int(number)
 
-    async def wait(self, key: SessionKey, number: int) -> None:
-        """Until every earlier message of this person is done (or its holder stalled)."""
+    async def wait(self, key: SessionKey, number: int, most: float = 0.05) -> None:
+        """Until every earlier message of this person is done (or its holder stalled), asking
+        Redis at most `most` seconds apart."""
         _, done_key = self._keys(key)
         last, since, pause = -1, time.monotonic(), 0.002
         while True:
@@ -100,7 +101,7 @@ class TurnOrder:
                 await self.finish(key, number - 1)  # the one before us died holding it
                 return
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            pause = min(pause * 2, most)
 
     async def finish(self, key: SessionKey, number: int) -> None:
         queue, done_key = self._keys(key)

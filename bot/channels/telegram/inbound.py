@@ -30,7 +30,11 @@ reply yet)."""
 @dataclass(frozen=True)
 class InboundConfig:
     parallel: int = 8
-    """Updates in progress at once in one process (those waiting for their chat's turn too)."""
+    """Turns running at once in one process: few, so that a webhook's 200 does not queue
+    behind many of them in the event loop."""
+    ahead: int = 24
+    """Updates taken at once, those waiting for their chat's turn included: an update whose
+    chat's previous one runs on another process waits without holding a turn's place."""
     claim_ms: int = 1500
     """An update another process took and left this long is taken over: a killed process's
     updates wait about this long, under the turn order's stall (3 s), so they keep their
@@ -49,6 +53,7 @@ class InboundWorker:
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._room = asyncio.Event()
+        self._turns = asyncio.Semaphore(self.config.parallel)
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._chats: dict[int, dict[int, asyncio.Task[None]]] = {}
         """This process's updates in progress by chat and number, for the local wait."""
@@ -82,7 +87,7 @@ class InboundWorker:
         next_chores = 0.0
         delay = 0.5
         while not self._stop.is_set():
-            free = self.config.parallel - len(self._inflight)
+            free = self.config.ahead - len(self._inflight)
             if free <= 0:
                 self._room.clear()
                 await self._room.wait()  # until an update finishes
@@ -120,7 +125,11 @@ class InboundWorker:
             if earlier:  # the chat's earlier updates in this process: no need to poll Redis
                 await asyncio.wait(earlier)
             try:
-                done = await self.run(stored)
+                await self.store.wait_turn(stored)  # the chat's earlier ones on other processes
+                async with self._turns:
+                    done = await self.run(stored)
+            except StoreUnavailable:
+                done = False  # Redis away: left stored, and taken up again once it is back
             except Exception:
                 log.exception("a stored Telegram update failed; dropped")
                 done = True  # tried once more it would fail again
