@@ -90,7 +90,7 @@ class InboundStore:
         queue, own, own_ttl = f"{self.prefix}:q:-", f"{self.prefix}:own:-", 0
         if chat is not None:
             key = SessionKey("telegram", str(chat))
-            queue = self.order.number_key(key)
+            queue = self.order.keys(key)[0]
             own, own_ttl = self.owner(key)
         once = f"{self.prefix}:once:tg-in:{self.bot_id}:{update_id}"
         n = int(

@@ -63,23 +63,16 @@ class TurnOrder:
         self.ttl = TTL
         self._done = redis.register_script(_DONE)
 
-    def _keys(self, key: SessionKey) -> tuple[str, str]:
+    def keys(self, key: SessionKey) -> tuple[str, str]:
+        """The person's two keys (last number taken, last done), also for a store that takes a
+        number or marks one done inside an atomic step of its own (bot/store/sms.py,
+        bot/store/inbound.py)."""
         u = key.digest(self.secret)
         return f"{self.prefix}:q:{u}", f"{self.prefix}:d:{u}"
 
-    def keys(self, key: SessionKey) -> tuple[str, str]:
-        """The person's two keys (last number taken, last done), for a script that takes a
-        number or marks one done along with its own work (bot/store/sms.py)."""
-        return self._keys(key)
-
-    def number_key(self, key: SessionKey) -> str:
-        """Where the person's last number is, for a store that takes it inside its own atomic
-        step (bot/store/inbound.py): the number is then taken with that step, not after it."""
-        return self._keys(key)[0]
-
     async def take(self, key: SessionKey) -> int:
         """This message's number: the first thing done when it arrives."""
-        queue, _ = self._keys(key)
+        queue, _ = self.keys(key)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.incr(queue)
             pipe.expire(queue, TTL)
@@ -89,7 +82,7 @@ class TurnOrder:
     async def wait(self, key: SessionKey, number: int, most: float = 0.05) -> None:
         """Until every earlier message of this person is done (or its holder stalled), asking
         Redis at most `most` seconds apart."""
-        _, done_key = self._keys(key)
+        _, done_key = self.keys(key)
         last, since, pause = -1, time.monotonic(), 0.002
         while True:
             done = int(await self.redis.get(done_key) or 0)
@@ -104,7 +97,7 @@ class TurnOrder:
             pause = min(pause * 2, most)
 
     async def finish(self, key: SessionKey, number: int) -> None:
-        queue, done_key = self._keys(key)
+        queue, done_key = self.keys(key)
         await self._done(keys=[done_key, queue], args=[number, TTL])
 
     @contextlib.asynccontextmanager
