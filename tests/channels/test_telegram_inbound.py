@@ -9,7 +9,7 @@ import json
 from redis.asyncio import Redis
 
 from bot.channels.telegram.inbound import InboundConfig, InboundWorker
-from bot.store.base import SessionKey
+from bot.store.base import SessionKey, StoreUnavailable
 from bot.store.inbound import InboundStore, Stored
 from bot.store.order import TurnOrder
 from bot.store.redis import RedisStore
@@ -55,3 +55,48 @@ async def test_a_chat_waiting_for_another_process_holds_up_no_other_chat(
     finally:
         await worker.stop()
     assert await store.depth() == 0
+
+
+class _Away(InboundStore):
+    """The real store, but Redis "away" until `back` is set: every read fails as it would."""
+
+    back = False
+
+    async def read(self, *args: object, **kwargs: object) -> list[Stored]:
+        if not self.back:
+            raise StoreUnavailable("Redis away")
+        return await super().read(*args, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_updates_stored_before_redis_went_away_run_within_a_second_of_its_return(
+    redis: Redis, prefix: str
+) -> None:
+    """Cholpon's message was stored and acknowledged; then Redis was away for 4 s, long enough
+    for a doubling back-off to reach 4 s and more. Once Redis is back her message is answered
+    within a second or so, not after the worker's next long sleep."""
+    order = TurnOrder(redis, prefix=prefix, secret=SECRET)
+    sessions = RedisStore(redis, session_ttl=600, prefs_ttl=3600, prefix=prefix, secret=SECRET)
+    store = _Away(redis, prefix=prefix, bot_id=1, order=order, owner=sessions.owner)
+    await store.add(7, 701, update(7, 701))
+    ran: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def run(stored: Stored) -> bool:
+        ran.append(loop.time())
+        return True
+
+    worker = InboundWorker(store, run, InboundConfig(block_ms=50))
+    worker.start()
+    try:
+        await asyncio.sleep(4.0)
+        assert ran == []
+        store.back = True
+        back_at = loop.time()
+        for _ in range(150):
+            if ran:
+                break
+            await asyncio.sleep(0.02)
+        assert ran, "not answered within 3 s of Redis coming back"
+        assert ran[0] - back_at < 1.5
+    finally:
+        await worker.stop()

@@ -22,6 +22,11 @@ from bot.store.inbound import InboundStore, Stored
 
 log = logging.getLogger(__name__)
 
+RETRY_MOST = 1.0
+"""The longest wait between two tries to read the stored updates while Redis is away: once it
+is back, the updates acknowledged before it went run within a second, not after a 10 s
+back-off; a try costs one failed connection."""
+
 Run = Callable[[Stored], Awaitable[bool]]
 """Runs one stored update; False leaves it stored, to be tried again (nothing holds its
 reply yet)."""
@@ -104,7 +109,7 @@ class InboundWorker:
                 log.warning("Telegram inbound: %r; retrying in %.1f s", exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), delay)
-                delay = min(delay * 2, 10.0)
+                delay = min(delay * 2, RETRY_MOST)
                 continue
             for stored in batch:
                 if stored.entry not in self._inflight:
