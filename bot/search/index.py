@@ -480,11 +480,13 @@ class SearchIndex:
         # which message words those are, as one bit per word (a term may be a form of two; a
         # message has at most MAX_QUERY_WORDS < 64)
         owner = self._owner
-        for bit, w in enumerate(hit):
-            owner[w.phrase_terms] |= np.uint64(1 << bit)
-        masks = np.bitwise_or.reduceat(owner[term], np.cumsum(ends - starts) - (ends - starts))
-        for w in hit:
-            owner[w.phrase_terms] = 0
+        try:
+            for bit, w in enumerate(hit):
+                owner[w.phrase_terms] |= np.uint64(1 << bit)
+            masks = np.bitwise_or.reduceat(owner[term], np.cumsum(ends - starts) - (ends - starts))
+        finally:
+            for w in hit:
+                owner[w.phrase_terms] = 0
         count = np.bitwise_count(masks)
         met = count >= 2
         if not met.any():
