@@ -6,7 +6,6 @@ emulators; the processes reach them over HTTP as they would reach the real servi
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SECRET
-from tests.fakes.serve import ACCOUNT, SAFAR_NUMBER, TOKEN, Phone, Serve
+from tests.fakes.serve import ACCOUNT, SAFAR_NUMBER, TOKEN, Phone, Serve, replica_env
 from tests.fakes.telegram_api import BotAPI, Group
 from tests.fakes.twilio_api import FakeTwilio
-
-HOOK_SECRET = "hook-secret-shared-by-replicas"
 
 
 @pytest.fixture
@@ -30,15 +27,8 @@ def staff(api: BotAPI) -> Group:
 def env(
     redis_url: str, prefix: str, api: BotAPI, twilio: FakeTwilio, staff: Group
 ) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
     return {
-        **keep,
-        "REDIS_URL": redis_url,
-        "SAFAR_REDIS_PREFIX": prefix,
-        "SAFAR_SECRET": SECRET.decode(),
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_API_URL": api.url,
-        "TELEGRAM_WEBHOOK_SECRET": HOOK_SECRET,
+        **replica_env(redis_url, prefix, SECRET, (api.token, api.url)),
         "TELEGRAM_OPERATOR_CHAT_ID": str(staff.id),
         "TWILIO_ACCOUNT_SID": ACCOUNT,
         "TWILIO_AUTH_TOKEN": TOKEN,

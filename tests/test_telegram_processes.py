@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import aiohttp
 
 from tests.conftest import SECRET
-from tests.fakes.serve import Serve
+from tests.fakes.serve import HOOK_SECRET, Serve, replica_env
 from tests.fakes.telegram_api import BotAPI, Person
 
-HOOK_SECRET = "hook-secret-shared-by-replicas"
 PEOPLE = 5
 MESSAGES = ("/start", "2", "1", "0", "3", "/start")
 """Home, documents, the first article, back, a third one, home: each reply depends on all the
@@ -50,13 +48,7 @@ async def test_two_processes_answer_each_person_in_order_with_no_gap_between_mes
     redis_url: str, prefix: str, tmp_path: Path, api: BotAPI
 ) -> None:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))},
-        "REDIS_URL": redis_url,
-        "SAFAR_REDIS_PREFIX": prefix,
-        "SAFAR_SECRET": SECRET.decode(),
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_API_URL": api.url,
-        "TELEGRAM_WEBHOOK_SECRET": HOOK_SECRET,
+        **replica_env(redis_url, prefix, SECRET, (api.token, api.url)),
         "TELEGRAM_MAX_RATE": "0",  # Telegram's per-chat limit would only make this slow
         "SAFAR_LOG_LEVEL": "WARNING",
     }

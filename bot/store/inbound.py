@@ -32,6 +32,7 @@ from redis.exceptions import ResponseError
 
 from bot.store.base import SessionKey, guarded
 from bot.store.order import TurnOrder
+from bot.store.outbox import consumer_group
 
 GROUP = "workers"
 DEDUPE_TTL = 24 * 3600
@@ -109,15 +110,9 @@ class InboundStore:
         return None if n < 0 else n
 
     async def ready(self) -> None:
-        if self._group_ready:
-            return
-        try:
-            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        await self.redis.expire(self.stream, STREAM_TTL)
-        self._group_ready = True
+        if not self._group_ready:
+            await consumer_group(self.redis, self.stream, GROUP, STREAM_TTL)
+            self._group_ready = True
 
     async def read(
         self, consumer: str, count: int, block_ms: int, claim_ms: int | None

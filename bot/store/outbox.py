@@ -36,6 +36,17 @@ STREAM_TTL = 7 * 86400
 DEAD_KEPT = 500
 
 
+async def consumer_group(redis: Redis, stream: str, group: str, ttl: int) -> None:
+    """Make `stream` and its consumer `group` if they are not there yet (one that expired after
+    a quiet spell is made again), with the stream's time to live."""
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+    await redis.expire(stream, ttl)
+
+
 @dataclass(frozen=True)
 class OutMessage:
     channel: str
@@ -104,15 +115,9 @@ class OutboxStore:
             pipe.expire(self.stream, STREAM_TTL)
 
     async def _group(self) -> None:
-        if self._group_ready:
-            return
-        try:
-            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        await self.redis.expire(self.stream, STREAM_TTL)
-        self._group_ready = True
+        if not self._group_ready:
+            await consumer_group(self.redis, self.stream, GROUP, STREAM_TTL)
+            self._group_ready = True
 
     async def add(self, *messages: OutMessage, marker: tuple[str, int] | None = None) -> None:
         """Durable once this returns: the caller may acknowledge its own request. `marker`

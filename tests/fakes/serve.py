@@ -4,6 +4,7 @@ through Twilio-signed webhooks."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -19,6 +20,25 @@ from tests.fakes.telegram_safar import free_port
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 TOKEN = "12345678901234567890123456789012"
 SAFAR_NUMBER = "+15005550006"
+HOOK_SECRET = "hook-secret-shared-by-replicas"
+
+
+def replica_env(
+    redis_url: str, prefix: str, secret: bytes, bot_api: tuple[str, str] | None = None
+) -> dict[str, str]:
+    """What the `safar serve` replicas of one test share: this machine's environment without
+    its Telegram and Twilio settings, the test's Redis, key prefix and secret, and with
+    `bot_api` (token, URL) the loopback Bot API by webhook. Callers add their own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
+    env |= {"REDIS_URL": redis_url, "SAFAR_REDIS_PREFIX": prefix, "SAFAR_SECRET": secret.decode()}
+    if bot_api is not None:
+        token, url = bot_api
+        env |= {
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_API_URL": url,
+            "TELEGRAM_WEBHOOK_SECRET": HOOK_SECRET,
+        }
+    return env
 
 
 class Serve:

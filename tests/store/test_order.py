@@ -11,7 +11,6 @@ request that much later, and no lock sees a request before its process has read 
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from twilio.request_validator import RequestValidator
 from bot.store.base import SessionKey
 from bot.store.order import TurnOrder
 from tests.conftest import SECRET
-from tests.fakes.serve import ACCOUNT, SAFAR_NUMBER, TOKEN, Serve
+from tests.fakes.serve import ACCOUNT, SAFAR_NUMBER, TOKEN, Serve, replica_env
 
 Client = TestClient[web.Request, web.Application]
 
@@ -57,10 +56,7 @@ async def test_two_processes_answer_each_person_as_a_sequential_conversation_wou
     redis_url: str, prefix: str, tmp_path: Path
 ) -> None:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))},
-        "REDIS_URL": redis_url,
-        "SAFAR_REDIS_PREFIX": prefix,
-        "SAFAR_SECRET": SECRET.decode(),
+        **replica_env(redis_url, prefix, SECRET),
         "TWILIO_ACCOUNT_SID": ACCOUNT,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "SAFAR_LOG_LEVEL": "WARNING",
