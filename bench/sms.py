@@ -89,8 +89,10 @@ CONVERSATION = [
 
 
 def serve(kind: str, port: int, redis_url: str, secret: str) -> None:
+    from bot import heap
     from bot.app import create_app
     from bot.privacy import setup_logging
+    from bot.server import loop_factory
     from bot.settings import load_settings
 
     setup_logging("ERROR")
@@ -112,7 +114,15 @@ def serve(kind: str, port: int, redis_url: str, secret: str) -> None:
             port=port,
         )
         app = create_app(settings)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+    # both as `safar serve` runs them: on its event loop, the start-up heap frozen
+
+    async def settled(_: web.Application) -> None:
+        heap.settle()
+
+    app.on_startup.append(settled)
+    factory = loop_factory(os.environ.get("SAFAR_EVENT_LOOP", "uvloop"))
+    loop = factory() if factory is not None else None
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=loop)
 
 
 def free_port() -> int:

@@ -43,17 +43,15 @@ def main() -> None:
 @main.command()
 def serve() -> None:
     """Run the web server (web chat, /healthz, and the Telegram and SMS channels when set up)."""
-    import asyncio
-
     from bot.logs import configure
     from bot.privacy import setup_logging
-    from bot.server import CannotListen, serve_forever
+    from bot.server import CannotListen, run, serve_forever
 
     settings = _settings()
     setup_logging(settings.log_level)
     configure(settings.log_level, settings.log_format)  # one line per event (SAFAR_LOG_FORMAT)
     try:
-        asyncio.run(serve_forever(settings))
+        run(serve_forever(settings), settings.event_loop)
     except CannotListen as exc:
         raise click.ClickException(str(exc)) from None
     except ContentError as exc:

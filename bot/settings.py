@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     )
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("SAFAR_LOG_FORMAT"))
     """text: one line per event for a terminal; json: one JSON object per line for collectors."""
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop", validation_alias=_env("SAFAR_EVENT_LOOP")
+    )
+    """uvloop where installed (not on Windows); asyncio's own loop to rule it out."""
     shutdown_grace: float = Field(
         10.0, ge=0, le=300, validation_alias=_env("SAFAR_SHUTDOWN_GRACE")
     )

@@ -137,3 +137,26 @@ def test_slow_and_malformed_clients_cost_seconds_and_one_log_line(tmp_path: Path
         out, _ = proc.communicate(timeout=20)
     assert "Traceback" not in out, out
     assert out.count("bad request refused") == 1, out
+
+
+def test_serve_runs_on_uvloop_unless_an_operator_asks_for_asyncios_own_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    import uvloop
+
+    from bot.server import run
+    from bot.settings import load_settings
+
+    async def loop_kind() -> type[asyncio.AbstractEventLoop]:
+        return type(asyncio.get_running_loop())
+
+    assert load_settings().event_loop == "uvloop"
+    assert run(loop_kind(), load_settings().event_loop) is uvloop.Loop
+    monkeypatch.setenv("SAFAR_EVENT_LOOP", "asyncio")
+    chosen = load_settings().event_loop
+    assert chosen == "asyncio"
+    kind = run(loop_kind(), chosen)
+    assert not issubclass(kind, uvloop.Loop)
+    assert issubclass(kind, asyncio.BaseEventLoop)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
+from bot import heap
 from bot.content.load import LoadResult
 from bot.content.problems import display_path
 from bot.conversations import ContentHolder
@@ -106,8 +107,10 @@ class LiveContent:
         log.info("content reload: %s", reason)
         result = await self.holder.areload()
         after = self.holder.current.content.version
-        if after != before and await self.versions.announce(after):
-            self.holder.announced = after
+        if after != before:
+            heap.resettle()
+            if await self.versions.announce(after):
+                self.holder.announced = after
         return result
 
     async def _on_signal(self, signal: ContentSignal) -> None:
@@ -124,6 +127,8 @@ class LiveContent:
         log.info("content version %s announced by another process: reloading", version)
         await self.holder.areload(unless=version)
         live = self.holder.current.content.version
+        if live == version:
+            heap.resettle()
         if live != version:
             log.warning(
                 "content version %s was announced, but the files under %s give %s: "

@@ -71,6 +71,7 @@ from bot.channels.telegram.render import (
     screen_token,
 )
 from bot.channels.telegram.replicas import PollingLease, webhook_secret_for
+from bot.channels.telegram.request import AiohttpRequest
 from bot.channels.telegram.staff import StaffDesk
 from bot.channels.telegram.texts import COMMAND_NAMES, Texts, guess_language
 from bot.conversations import ContentHolder, Conversations
@@ -192,7 +193,8 @@ class TelegramChannel:
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
             .concurrent_updates(PerChatUpdateProcessor())
-            .connection_pool_size(self.config.pool_size)
+            .request(AiohttpRequest(self.config.pool_size))
+            .get_updates_request(AiohttpRequest(1))
         )
         self.limiter: SharedRateLimiter | None = None
         if self.config.max_rate > 0:
