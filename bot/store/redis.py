@@ -84,11 +84,12 @@ class RedisErrors:
     count = 0
 
 
-async def bounded(call: Awaitable[T]) -> T:
-    """Await a Redis call within what is left of the request's budget; RedisTimeoutError (a
-    RedisError, which every caller handles already) when it is used up."""
+async def bounded(call: Awaitable[T], most: float | None = None) -> T:
+    """Await a Redis call within `most` s (the command timeout) and what is left of the
+    request's budget; RedisTimeoutError (a RedisError, which every caller handles already) when
+    either runs out."""
     try:
-        return await _within_budget(call)
+        return await _within_budget(call, most)
     except WatchError:
         raise
     except (RedisError, OSError):
@@ -96,42 +97,57 @@ async def bounded(call: Awaitable[T]) -> T:
         raise
 
 
-async def _within_budget(call: Awaitable[T]) -> T:
+async def _within_budget(call: Awaitable[T], most: float | None) -> T:
     budget = _BUDGET.get()
     left = budget.remaining() if budget is not None else None
-    if left is None:
-        return await call
-    if left <= 0:
+    if left is not None and left <= 0:
         if asyncio.iscoroutine(call):
             call.close()
         raise RedisTimeoutError("the Redis time of this request is used up")
+    if left is None or (most is not None and most < left):
+        if most is None:
+            return await call
+        left, why = most, f"Redis did not answer within {most:g} s (SAFAR_REDIS_TIMEOUT)"
+    else:
+        why = "the Redis time of this request is used up"
     try:
         async with asyncio.timeout(left):
             return await call
     except TimeoutError as exc:
         if isinstance(exc, RedisError):
             raise
-        raise RedisTimeoutError("the Redis time of this request is used up") from None
+        raise RedisTimeoutError(why) from None
 
 
 class BoundedPipeline(Pipeline):
+    timeout: float | None = None
+
     async def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
-        return await bounded(super().immediate_execute_command(*args, **options))  # type: ignore[no-untyped-call]
+        call = super().immediate_execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        return await bounded(call, self.timeout)
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
-        return await bounded(super().execute(raise_on_error))
+        return await bounded(super().execute(raise_on_error), self.timeout)
 
 
 class BoundedRedis(Redis):
-    """redis-py's client, every command and pipeline within the request's Redis budget."""
+    """redis-py's client, every command and pipeline within the command timeout and the
+    request's Redis budget. The command timeout is one asyncio timeout per call here rather
+    than redis-py's `socket_timeout`, which costs a timeout per read and, on Python 3.11, a
+    task per write (`asyncio.wait_for`): a tenth of a Telegram process's CPU (py-spy)."""
+
+    timeout: float | None = None
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
-        return await bounded(super().execute_command(*args, **options))  # type: ignore[no-untyped-call]
+        call = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        return await bounded(call, self.timeout)
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> BoundedPipeline:
-        return BoundedPipeline(
+        pipe = BoundedPipeline(
             self.connection_pool, self.response_callbacks, transaction, shard_hint
         )
+        pipe.timeout = self.timeout
+        return pipe
 
 
 def connect(
@@ -145,10 +161,12 @@ def connect(
         url,
         max_connections=max_connections,
         timeout=pool_timeout,
-        socket_timeout=timeout,
+        socket_timeout=None,  # BoundedRedis bounds each call instead
         socket_connect_timeout=timeout,
     )
-    return BoundedRedis.from_pool(pool)  # type: ignore[return-value]
+    client: BoundedRedis = BoundedRedis.from_pool(pool)  # type: ignore[assignment]
+    client.timeout = timeout
+    return client
 
 
 @guarded

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
 
 from bot.engine import Session
 from bot.store import RedisStore, SessionKey
@@ -209,4 +210,31 @@ async def test_redis_time_within_one_request_is_bounded_when_redis_is_slow(
                     failures += 1
         assert failures == 5
         assert loop.time() - started < 1.5
+        await client.aclose()
+
+
+async def test_outside_a_request_each_call_still_gives_up_after_the_redis_timeout(
+    redis_url: str, prefix: str
+) -> None:
+    """The outbox and the Telegram worker run without a request budget: a Redis that stopped
+    answering costs each of their calls SAFAR_REDIS_TIMEOUT, and a pipeline the same, never a
+    hang; once Redis answers again, the next call works on the same client."""
+    async with SlowRedis(redis_url, delay=1.0) as slow:
+        client = connect(slow.url, max_connections=2, pool_timeout=1, timeout=0.3)
+        store = RedisStore(client, session_ttl=60, prefs_ttl=600, prefix=prefix, secret=SECRET)
+        loop = asyncio.get_running_loop()
+
+        async def piped() -> list[object]:
+            pipe = client.pipeline()
+            pipe.get("x")
+            return await pipe.execute()
+
+        for call in (lambda: store.load(ALIYA), piped):
+            started = loop.time()
+            with pytest.raises((StoreUnavailable, RedisError)) as raised:
+                await call()
+            assert 0.25 < loop.time() - started < 0.8
+            assert "within 0.3 s" in str(raised.value.__cause__ or raised.value)
+        slow.delay = 0.0
+        assert (await store.load(ALIYA)).lang is None
         await client.aclose()

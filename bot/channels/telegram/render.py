@@ -139,6 +139,9 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+utf16_len("")  # the codec is found at import, not while the first long reply waits for it
+
+
 def split(blocks: Sequence[Block], limit: int = MAX_TEXT) -> list[str]:
     """Blocks joined by blank lines, cut into HTML messages of at most `limit` visible units.
 
