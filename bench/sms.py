@@ -3,7 +3,8 @@
     .venv/bin/python bench/sms.py [--seconds 10] [--rates 100,300] [--concurrency 32]
 
 Part 1 runs Safar's app and, for comparison, a bare aiohttp handler (read the form, return a
-fixed TwiML) in separate processes on loopback, one after the other, and sends each
+fixed TwiML) and that handler with two Redis script calls added (the floor of any SMS turn of
+two round trips), in separate processes on loopback, one after the other, and sends each
 pre-signed Twilio webhooks at a fixed rate (open loop: latency counts from when a request was
 due, so a server falling behind shows it), then as fast as `--concurrency` connections allow.
 The full path is: signature check, MessageSid dedupe in Redis, opt-out check, session load,
@@ -105,6 +106,8 @@ def serve(kind: str, port: int, redis_url: str, secret: str) -> None:
 
         app.router.add_post("/sms/twilio", bare)
         app.router.add_get("/healthz", lambda _: web.Response(text="ok"))  # type: ignore[arg-type,return-value]
+    elif kind == "floor":
+        app = floor_app(redis_url)
     else:
         settings = load_settings(
             redis_url=redis_url,
@@ -123,6 +126,27 @@ def serve(kind: str, port: int, redis_url: str, secret: str) -> None:
     factory = loop_factory(os.environ.get("SAFAR_EVENT_LOOP", "uvloop"))
     loop = factory() if factory is not None else None
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=loop)
+
+
+def floor_app(redis_url: str) -> web.Application:
+    """The bare handler plus what no SMS turn can go without: two Redis script calls, with
+    keys and arguments of the sizes `begin` and `commit` send. Safar's own work is the rest."""
+    from bot.store.redis import connect
+
+    redis = connect(redis_url, max_connections=50, pool_timeout=1, timeout=1)
+    script = "return {1, 1, 'claimed', '', 0, redis.call('GET', KEYS[1]) or '', ''}"
+    app = web.Application()
+
+    async def floor(request: web.Request) -> web.Response:
+        form = await request.post()
+        keys = [f"bench:floor:{form['From']}:{i}" for i in range(7)]
+        await redis.eval(script, 7, *keys, *range(7))
+        await redis.eval(script, 8, *keys, "x", *["y" * 40] * 20)
+        return web.Response(text=BARE_TWIML, content_type="text/xml")
+
+    app.router.add_post("/sms/twilio", floor)
+    app.router.add_get("/healthz", lambda _: web.Response(text="ok"))  # type: ignore[arg-type,return-value]
+    return app
 
 
 def free_port() -> int:
@@ -372,11 +396,16 @@ async def load_part(args: argparse.Namespace, redis_url: str) -> None:
     redis = Redis.from_url(redis_url)
     footprint = (0, 0)
     try:
-        for kind, label in (("bare", "bare aiohttp handler"), ("full", "Safar SMS (full path)")):
+        servers = (
+            ("bare", "bare aiohttp handler"),
+            ("floor", "+ 2 Redis scripts only"),
+            ("full", "Safar SMS (full path)"),
+        )
+        for kind, label in servers:
             server = Server(kind, redis_url)
             try:
                 await server.ready()
-                seed = 1 if kind == "bare" else 2
+                seed = {"bare": 1, "floor": 3}.get(kind, 2)
                 # warm up: imports, the search index, Redis connections
                 warm = make_requests(server.url, 200, 50, seed + 50)
                 await fixed_rate(label, server.url, warm, 100, 2)

@@ -65,7 +65,7 @@ async def open_ticket(phone: Phone, serve: Serve, staff: Group) -> int:
     return alert.thread
 
 
-async def test_sigkill_in_the_middle_of_a_hand_off_loses_nothing_and_repeats_nothing(
+async def test_sigkill_in_the_middle_of_a_hand_off_loses_nothing_and_repeats_only_a_cut_send(
     env: dict[str, str], tmp_path: Path, serves: list[Serve], staff: Group, twilio: FakeTwilio
 ) -> None:
     serve = Serve(env, tmp_path)
@@ -101,7 +101,15 @@ async def test_sigkill_in_the_middle_of_a_hand_off_loses_nothing_and_repeats_not
 
     await staff.api.wait_for(lambda: len(person_lines()) >= 8, 20, "8 person lines")
     await asyncio.sleep(1.0)
-    assert person_lines() == [f"person line {i}" for i in range(8)]
+    seen = person_lines()
+    assert list(dict.fromkeys(seen)) == [f"person line {i}" for i in range(8)], seen
+    if len(seen) > 8:
+        # A staff post the kill caught between the Bot API taking it and the outbox marking
+        # it sent is sent again: the Bot API cannot be asked whether a post arrived (issue 11),
+        # and twice beats never for a person in trouble. Only that, and never silently.
+        cut = serve.log.read_text().count("cut short by a crash is sent again")
+        assert cut >= 1, seen
+        assert len(seen) - 8 <= cut * 8, seen
 
 
 async def test_a_ticket_opened_through_one_process_is_answered_through_the_other(
