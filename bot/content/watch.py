@@ -129,7 +129,7 @@ class LiveContent:
         live = self.holder.current.content.version
         if live == version:
             heap.resettle()
-        if live != version:
+        else:
             log.warning(
                 "content version %s was announced, but the files under %s give %s: "
                 "is this content folder up to date? ('safar reload' once it is)",
