@@ -97,17 +97,8 @@ def serve(kind: str, port: int, redis_url: str, secret: str) -> None:
     from bot.settings import load_settings
 
     setup_logging("ERROR")
-    if kind == "bare":
-        app = web.Application()
-
-        async def bare(request: web.Request) -> web.Response:
-            await request.post()
-            return web.Response(text=BARE_TWIML, content_type="text/xml")
-
-        app.router.add_post("/sms/twilio", bare)
-        app.router.add_get("/healthz", lambda _: web.Response(text="ok"))  # type: ignore[arg-type,return-value]
-    elif kind == "floor":
-        app = floor_app(redis_url)
+    if kind in ("bare", "floor"):
+        app = plain_app(kind, redis_url)
     else:
         settings = load_settings(
             redis_url=redis_url,
@@ -128,23 +119,25 @@ def serve(kind: str, port: int, redis_url: str, secret: str) -> None:
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=loop)
 
 
-def floor_app(redis_url: str) -> web.Application:
-    """The bare handler plus what no SMS turn can go without: two Redis script calls, with
-    keys and arguments of the sizes `begin` and `commit` send. Safar's own work is the rest."""
+def plain_app(kind: str, redis_url: str) -> web.Application:
+    """The bare handler: read the form, return a fixed TwiML. The floor adds what no SMS turn
+    can go without: two Redis script calls, with keys and arguments of the sizes `begin` and
+    `commit` send. Safar's own work is the rest."""
     from bot.store.redis import connect
 
     redis = connect(redis_url, max_connections=50, pool_timeout=1, timeout=1)
     script = "return {1, 1, 'claimed', '', 0, redis.call('GET', KEYS[1]) or '', ''}"
-    app = web.Application()
 
-    async def floor(request: web.Request) -> web.Response:
+    async def handle(request: web.Request) -> web.Response:
         form = await request.post()
-        keys = [f"bench:floor:{form['From']}:{i}" for i in range(7)]
-        await redis.eval(script, 7, *keys, *range(7))
-        await redis.eval(script, 8, *keys, "x", *["y" * 40] * 20)
+        if kind == "floor":
+            keys = [f"bench:floor:{form['From']}:{i}" for i in range(7)]
+            await redis.eval(script, 7, *keys, *range(7))
+            await redis.eval(script, 8, *keys, "x", *["y" * 40] * 20)
         return web.Response(text=BARE_TWIML, content_type="text/xml")
 
-    app.router.add_post("/sms/twilio", floor)
+    app = web.Application()
+    app.router.add_post("/sms/twilio", handle)
     app.router.add_get("/healthz", lambda _: web.Response(text="ok"))  # type: ignore[arg-type,return-value]
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,8 +14,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import uvloop
 
-from bot.settings import REPO_ROOT
+from bot.server import run
+from bot.settings import REPO_ROOT, load_settings
 
 
 def free_port() -> int:
@@ -142,13 +145,6 @@ def test_slow_and_malformed_clients_cost_seconds_and_one_log_line(tmp_path: Path
 def test_serve_runs_on_uvloop_unless_an_operator_asks_for_asyncios_own_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import asyncio
-
-    import uvloop
-
-    from bot.server import run
-    from bot.settings import load_settings
-
     async def loop_kind() -> type[asyncio.AbstractEventLoop]:
         return type(asyncio.get_running_loop())
 

@@ -104,14 +104,14 @@ async def _within_budget(call: Awaitable[T], most: float | None) -> T:
         if asyncio.iscoroutine(call):
             call.close()
         raise RedisTimeoutError("the Redis time of this request is used up")
-    if left is None or (most is not None and most < left):
-        if most is None:
-            return await call
-        left, why = most, f"Redis did not answer within {most:g} s (SAFAR_REDIS_TIMEOUT)"
+    if left is not None and (most is None or left <= most):
+        seconds, why = left, "the Redis time of this request is used up"
+    elif most is not None:
+        seconds, why = most, f"Redis did not answer within {most:g} s (SAFAR_REDIS_TIMEOUT)"
     else:
-        why = "the Redis time of this request is used up"
+        return await call
     try:
-        async with asyncio.timeout(left):
+        async with asyncio.timeout(seconds):
             return await call
     except TimeoutError as exc:
         if isinstance(exc, RedisError):

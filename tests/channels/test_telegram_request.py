@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from aiohttp import BodyPartReader, web
+from aiohttp.test_utils import TestServer
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest
@@ -67,19 +68,12 @@ class Recorder:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[Recorder]:
+async def api(aiohttp_server: Callable[[web.Application], Awaitable[TestServer]]) -> Recorder:
     recorder = Recorder()
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", recorder.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    recorder.url = f"http://127.0.0.1:{port}/bot"
-    try:
-        yield recorder
-    finally:
-        await runner.cleanup()
+    recorder.url = str((await aiohttp_server(app)).make_url("/bot"))
+    return recorder
 
 
 def bot_on(url: str, request: BaseRequest) -> Bot:
