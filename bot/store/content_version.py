@@ -99,7 +99,7 @@ class ContentVersions:
                 await asyncio.sleep(poll)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed in redis 8.2
 
 
 def _loads(raw: Any) -> dict[str, Any]:
