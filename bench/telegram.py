@@ -11,7 +11,9 @@ the stored update and the outbox. So two kinds of figure:
   p50 / p99 / max, with the Bot API answering normally, slowly (250 ms a call) and with errors
   (one call in three a 502); and how long after the last update its reply went out. Beside
   it, a bare aiohttp handler that only returns 200 (the floor of this machine and this load
-  generator);
+  generator). Measured twice: on one process that does everything, and on a front
+  (SAFAR_BACKGROUND=false: it only stores the updates) with a worker beside it that runs the
+  turns and the sends;
 - throughput, end to end: `--updates` updates from 200 chats posted by 64 senders, each chat's
   updates one after the other as Telegram sends them (the next after the 200), to one process,
   then to two on one Redis in turn; updates answered per second (until the last reply reached
@@ -56,6 +58,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 from bot import LANGUAGES  # noqa: E402
+from bot.heap import settle  # noqa: E402
 from bot.store.embedded import EmbeddedRedis  # noqa: E402
 from tests.fakes.serve import Serve  # noqa: E402
 from tests.fakes.telegram_api import BotAPI, Person  # noqa: E402
@@ -73,6 +76,10 @@ QUESTIONS = {
     "en": ["salary not paid", "lost my passport"],
 }
 SENDS = ("sendMessage", "editMessageText", "sendContact")
+WORKER_NICE = 10
+"""The worker beside a front runs at this nice value, as a deployment gives its workers fewer
+CPU shares than its fronts (compose's cpu_shares, systemd's Nice=): with the whole 2-core box
+busy (a Bot API failing makes the worker retry), the fronts' 200s still come first."""
 
 Post = Callable[[dict[str, Any]], Awaitable[float]]
 
@@ -152,10 +159,13 @@ class Stub:
 class Servers:
     serves: list[Serve]
     processes: list[psutil.Process]
+    fronts: int = 0
 
     @property
     def urls(self) -> list[str]:
-        return [f"{s.url}/telegram/webhook" for s in self.serves]
+        """Where Telegram posts: the fronts where there are, else every process."""
+        taking = self.serves[: self.fronts] or self.serves
+        return [f"{s.url}/telegram/webhook" for s in taking]
 
     def cpu(self) -> float:
         """CPU seconds the server processes have used so far (user + system)."""
@@ -168,8 +178,12 @@ def _cpu(process: psutil.Process) -> float:
 
 
 @contextlib.asynccontextmanager
-async def serving(n: int, stub: Stub, redis_url: str, tmp: Path) -> AsyncIterator[Servers]:
-    """`n` `safar serve` processes on one Redis (a fresh key prefix), Telegram by webhook."""
+async def serving(
+    n: int, stub: Stub, redis_url: str, tmp: Path, fronts: int = 0
+) -> AsyncIterator[Servers]:
+    """`n` `safar serve` processes on one Redis (a fresh key prefix), Telegram by webhook; the
+    first `fronts` of them with SAFAR_BACKGROUND=false, the others doing their work at a lower
+    CPU priority (see WORKER_NICE)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))},
         "REDIS_URL": redis_url,
@@ -181,7 +195,8 @@ async def serving(n: int, stub: Stub, redis_url: str, tmp: Path) -> AsyncIterato
         "TELEGRAM_MAX_RATE": "0",
         "SAFAR_LOG_LEVEL": "WARNING",
     }
-    serves = [Serve(env, tmp) for _ in range(n)]
+    roles = ["false"] * fronts + ["true"] * (n - fronts)
+    serves = [Serve({**env, "SAFAR_BACKGROUND": role}, tmp) for role in roles]
     webhooks = stub.webhooks
     try:
         await asyncio.gather(*(s.start() for s in serves))
@@ -189,7 +204,10 @@ async def serving(n: int, stub: Stub, redis_url: str, tmp: Path) -> AsyncIterato
             stub.webhook_set.clear()
             await stub.webhook_set.wait()
         processes = [psutil.Process(s.proc.pid) for s in serves if s.proc is not None]
-        yield Servers(serves, processes)
+        if fronts:
+            for worker in processes[fronts:]:
+                worker.nice(WORKER_NICE)
+        yield Servers(serves, processes, fronts)
     finally:
         for serve in serves:
             serve.stop()
@@ -260,6 +278,7 @@ async def fixed_rate(post: Post, batch: list[dict[str, Any]], rate: float) -> li
     """Open loop: update i is sent at start + i/rate whatever happened to the earlier ones, and
     its latency counts from that planned moment (so queueing inside the client counts too)."""
     loop = asyncio.get_running_loop()
+    settle()  # the load generator's own full collections would count as the webhook's latency
     start = loop.time() + 0.05
     latencies: list[float] = []
 
@@ -292,6 +311,37 @@ class Run:
     """ms of CPU per update, all server processes together."""
     redis_cpu: float | None
     bench_cpu: float
+
+
+async def acknowledgements(
+    label: str,
+    servers: Servers,
+    stub: Stub,
+    http: aiohttp.ClientSession,
+    people: list[Person],
+    n: int,
+    args: argparse.Namespace,
+) -> list[tuple[str, list[float], float]]:
+    """The webhook's latencies at `args.rate` with the Bot API normal, slow and failing, and
+    how long after the last update its reply went out."""
+    post = poster(http, servers.urls)
+    await closed_loop(post, updates(people, 400))  # warm up caches and pools
+    await stub.quiet()
+    modes: list[tuple[str, float, int]] = [
+        ("Bot API normal", 0.0, 0),
+        (f"Bot API slow ({SLOW * 1000:.0f} ms a call)", SLOW, 0),
+        (f"Bot API 5xx (1 call in {FAIL_EVERY} a 502)", 0.0, FAIL_EVERY),
+    ]
+    acks = []
+    for name, delay, fail_every in modes:
+        stub.delay, stub.fail_every = delay, fail_every
+        latencies = await fixed_rate(post, updates(people, n), args.rate)
+        last = time.perf_counter()
+        # the Bot API stays as it was until every reply is out
+        await stub.quiet(5.0 if fail_every else 1.5, within=300)
+        stub.normal()
+        acks.append((f"ack, {label}, {name}", latencies, max(0.0, stub.last_sent - last)))
+    return acks
 
 
 async def throughput(
@@ -353,24 +403,14 @@ async def main(args: argparse.Namespace) -> None:
                 bare = await fixed_rate(post, updates(people, n_rate), args.rate)
 
             async with serving(1, stub, redis_url, tmp) as one:
-                post = poster(http, one.urls)
-                await closed_loop(post, updates(people, 400))  # warm up caches and pools
-                await stub.quiet()
-                modes: list[tuple[str, float, int]] = [
-                    ("Bot API normal", 0.0, 0),
-                    (f"Bot API slow ({SLOW * 1000:.0f} ms a call)", SLOW, 0),
-                    (f"Bot API 5xx (1 call in {FAIL_EVERY} a 502)", 0.0, FAIL_EVERY),
-                ]
-                for name, delay, fail_every in modes:
-                    stub.delay, stub.fail_every = delay, fail_every
-                    latencies = await fixed_rate(post, updates(people, n_rate), args.rate)
-                    last = time.perf_counter()
-                    # the Bot API stays as it was until every reply is out
-                    await stub.quiet(5.0 if fail_every else 1.5, within=300)
-                    stub.normal()
-                    acks.append((name, latencies, max(0.0, stub.last_sent - last)))
+                acks += await acknowledgements("1 process", one, stub, http, people, n_rate, args)
                 runs.append(
                     await throughput(one, stub, http, updates(people, args.updates), redis_proc)
+                )
+
+            async with serving(2, stub, redis_url, tmp, fronts=1) as split:
+                acks += await acknowledgements(
+                    "front + worker", split, stub, http, people, n_rate, args
                 )
 
             async with serving(2, stub, redis_url, tmp) as two:
@@ -394,8 +434,7 @@ async def main(args: argparse.Namespace) -> None:
     )
     rows = [("bare aiohttp 200", summary(bare))]
     rows += [
-        (f"ack, 1 process, {name}", f"{summary(lat)}   last reply {after:4.1f} s after")
-        for name, lat, after in acks
+        (name, f"{summary(lat)}   last reply {after:4.1f} s after") for name, lat, after in acks
     ]
     rows += [
         (f"throughput, {r.processes} process{'es' if r.processes > 1 else ''}", run_line(r))
@@ -405,13 +444,14 @@ async def main(args: argparse.Namespace) -> None:
     for name, figures in rows:
         print(f"  {name:<{width}}  {figures}")
     ratio = runs[1].rate / runs[0].rate
-    worst = max(p99(lat) for _, lat, _ in acks)
     print(f"  two processes / one: {ratio:.2f}x")
     print("Targets of issue 12:")
-    print(
-        f"  webhook ack p99 <= 10 ms at {args.rate:.0f} updates/s whatever the Bot API does: "
-        f"{'holds' if worst <= 10 else 'MISSED'} (worst p99 {worst:.1f} ms)"
-    )
+    for label in ("1 process", "front + worker"):
+        worst = max(p99(lat) for name, lat, _ in acks if name.startswith(f"ack, {label},"))
+        print(
+            f"  webhook ack p99 <= 10 ms at {args.rate:.0f} updates/s whatever the Bot API does, "
+            f"{label}: {'holds' if worst <= 10 else 'MISSED'} (worst p99 {worst:.1f} ms)"
+        )
     print(f"  two processes >= 1.3x one: {'holds' if ratio >= 1.3 else 'MISSED'} ({ratio:.2f}x)")
 
 

@@ -143,7 +143,13 @@ def _handoffs(app: web.Application, redis: Redis, store: RedisStore) -> None:
 
 async def _sender_ctx(app: web.Application) -> AsyncIterator[None]:
     sender = app[SENDER]
-    sender.start()  # delivers what channels registered; without any, keeps the AOF purged
+    if app[SETTINGS].background:
+        sender.start()  # delivers what channels registered; without any, keeps the AOF purged
+    else:
+        log.info(
+            "a front process (SAFAR_BACKGROUND=false): Telegram turns and outbox sends are left "
+            "to a process with SAFAR_BACKGROUND=true on the same Redis"
+        )
     try:
         yield
     finally:
@@ -176,6 +182,7 @@ def health_details(app: web.Application, redis_ok: bool) -> dict[str, object]:
         "redis": "ok" if redis_ok else "unreachable",
         "channels": channels,
         "handoff": "on" if app[CONVERSATIONS].handoffs is not None else "off",
+        "background": "on" if app[SETTINGS].background else "off",
         "content": app[CONTENT].health(),
         "uptime_s": int(time.time() - app[STARTED]),
     }

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         "uvloop", validation_alias=_env("SAFAR_EVENT_LOOP")
     )
     """uvloop where installed (not on Windows); asyncio's own loop to rule it out."""
+    background: bool = Field(True, validation_alias=_env("SAFAR_BACKGROUND"))
+    """Run the work that follows a request here: stored Telegram updates to turns, and the
+    outbox's sends. Off makes a front: it answers requests and stores Telegram updates, so
+    its webhook 200s never wait behind a turn in its event loop; another process on the same
+    Redis (with this on) must then do that work."""
     shutdown_grace: float = Field(
         10.0, ge=0, le=300, validation_alias=_env("SAFAR_SHUTDOWN_GRACE")
     )
@@ -238,6 +243,15 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)  # type: ignore[arg-type]
         if settings.redis_url and settings.secret is None:
             settings.pseudonym_secret()  # raises: say so before anything starts
+        if not settings.background and (
+            settings.redis_url is None
+            or (settings.telegram_bot_token and not settings.telegram_webhook_url)
+        ):
+            raise SettingsError(
+                "SAFAR_BACKGROUND=false makes a front that leaves turns and sends to another "
+                "process: it needs REDIS_URL (shared with that process) and, with "
+                "TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_URL (a polling process answers by itself)"
+            )
         return settings
     except ValidationError as exc:
         lines = []

@@ -58,3 +58,15 @@ def test_compose_scales_out_behind_a_proxy_that_hands_a_stopping_replicas_reques
     assert "readyz" in (REPO_ROOT / "Dockerfile").read_text()
     for shared in ("SAFAR_SECRET", "TELEGRAM_WEBHOOK_SECRET"):  # documented for replicas
         assert shared in (REPO_ROOT / "docker-compose.yml").read_text()
+
+
+def test_compose_can_split_fronts_from_a_worker_with_fewer_cpu_shares() -> None:
+    """An operator who wants the quickest webhook answers turns the replicas into fronts and
+    starts the worker profile: the turns and sends then run there, below the fronts."""
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    bot, worker = compose["services"]["bot"], compose["services"]["worker"]
+    assert bot["environment"]["SAFAR_BACKGROUND"] == "${BOT_BACKGROUND:-true}"  # default: all
+    assert worker["profiles"] == ["split"] and worker["environment"]["SAFAR_BACKGROUND"] == "true"
+    assert worker["cpu_shares"] < 1024  # Docker's default share, the fronts'
+    assert worker["environment"]["REDIS_URL"] == bot["environment"]["REDIS_URL"]
+    assert "ports" not in worker and "worker" not in (REPO_ROOT / "deploy/nginx.conf").read_text()

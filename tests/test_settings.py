@@ -44,3 +44,25 @@ def test_a_short_secret_or_a_bad_proxy_range_is_refused_by_name(
         load_settings(trusted_proxies="10.0.0.0/8, proxy.local")
     nets = load_settings(trusted_proxies="10.0.0.0/8, ::1").proxy_networks
     assert [str(n) for n in nets] == ["10.0.0.0/8", "::1/128"]
+
+
+def test_a_front_process_is_refused_where_nobody_else_could_do_its_turns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An operator sets SAFAR_BACKGROUND=false on the processes behind the proxy. That is only
+    a deployment with a worker on a shared Redis, answering Telegram by webhook."""
+    for name in ("REDIS_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SAFAR_BACKGROUND", "false")
+    with pytest.raises(SettingsError, match=r"SAFAR_BACKGROUND=false.*needs REDIS_URL"):
+        load_settings()  # the embedded Redis belongs to this process alone
+    shared = {"redis_url": "redis://redis:6379/0", "secret": "s" * 40}
+    with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_URL"):
+        load_settings(**shared, telegram_bot_token="1:abc")  # a poller answers by itself
+    front = load_settings(
+        **shared, telegram_bot_token="1:abc", telegram_webhook_url="https://bot.example"
+    )
+    assert front.background is False
+    assert load_settings(**shared).background is False  # SMS and web chat only
+    monkeypatch.delenv("SAFAR_BACKGROUND")
+    assert load_settings().background is True  # the default: one process does everything

@@ -86,3 +86,49 @@ async def test_two_processes_answer_each_person_in_order_with_no_gap_between_mes
     finally:
         for serve in serves:
             serve.stop()
+
+
+async def test_a_front_process_only_stores_and_a_worker_answers_what_it_stored_in_order(
+    redis_url: str, prefix: str, tmp_path: Path, api: BotAPI
+) -> None:
+    """An operator puts a front behind the proxy (SAFAR_BACKGROUND=false), so its webhook 200s
+    never queue behind a turn, and a worker beside it. While the worker is down the front
+    still acknowledges every update and sends nothing; once the worker is up it answers
+    each of them, in the order the person wrote, exactly as one process answers them."""
+    env = {
+        **replica_env(redis_url, prefix, SECRET, (api.token, api.url)),
+        "TELEGRAM_MAX_RATE": "0",
+        "SAFAR_LOG_LEVEL": "WARNING",
+        "STAFF_TOKEN": "t" * 40,
+    }
+    front = Serve({**env, "SAFAR_BACKGROUND": "false"}, tmp_path)
+    worker = Serve(env, tmp_path)
+    sends = ("sendMessage", "editMessageText", "sendContact")
+    try:
+        await front.start()
+        await api.wait_for(lambda: bool(api.calls_to("setWebhook")), 30, "the front is up")
+        async with aiohttp.ClientSession() as http:
+            auth = {"Authorization": f"Bearer {'t' * 40}"}
+            async with http.get(f"{front.url}/healthz", headers=auth) as resp:
+                assert (await resp.json())["background"] == "off"
+            someone = api.person("Waits", language_code="ru")
+            for text in MESSAGES:
+                await deliver(http, front, someone.text_update(text))  # each one a 200
+            await asyncio.sleep(1.5)
+            assert not any(api.calls_to(m) for m in sends), "the front answered by itself"
+
+            await worker.start()
+            waited = await settled(someone, len(MESSAGES))
+            alone = api.person("Alone", language_code="ru")
+            for text in MESSAGES:
+                before = len(alone.chat.seen)
+                await deliver(http, front, alone.text_update(text))
+                await alone.replies(within=30)
+                assert len(alone.chat.seen) > before
+                await settled(alone, 0)
+            expected = [f"{s.kind}: {s.text} {s.labels}" for s in alone.chat.seen]
+        assert len(set(expected)) >= 4
+        assert waited == expected
+    finally:
+        worker.stop()
+        front.stop()

@@ -132,6 +132,8 @@ class TelegramConfig:
     operator_ids: frozenset[int] = frozenset()
     """Who may act on tickets there; empty = every member of that group."""
     pool_size: int = POOL_SIZE
+    background: bool = True
+    """Runs the stored updates here (SAFAR_BACKGROUND); off, the webhook only stores them."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TelegramConfig:
@@ -147,6 +149,7 @@ class TelegramConfig:
             max_rate=settings.telegram_max_rate,
             operator_chat_id=settings.telegram_operator_chat_id,
             operator_ids=frozenset(settings.telegram_operator_ids),
+            background=settings.background,
         )
 
     @property
@@ -266,7 +269,8 @@ class TelegramChannel:
                 if self._queue_for is not None:
                     queue = self._queue_for(self.bot.id)
                     self.inbound = InboundWorker(queue, self._from_queue)
-                    self.inbound.start()
+                    if self.config.background:
+                        self.inbound.start()
                 await self._retry("set the webhook", self._set_webhook)
             elif not await self._poll_alone():
                 return  # another process polls this bot: logged, this channel stays off

@@ -70,13 +70,14 @@ class InboundWorker:
         """Stop reading, let updates under way end for `grace` seconds; the rest stay stored
         and another process (or this one, restarted) takes them over."""
         self._stop.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, self.config.block_ms / 1000 + 1)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+        if self._task is None:  # never started (a front process): it took nothing
+            return
+        try:
+            await asyncio.wait_for(self._task, self.config.block_ms / 1000 + 1)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         running = list(self._inflight.values())
         if running:
             _, late = await asyncio.wait(running, timeout=grace)
