@@ -106,7 +106,8 @@ class Sender:
     async def _run(self) -> None:
         renew = self.config.lease_ms / 3000
         delay = 0.5
-        next_chores = 0.0
+        loop = asyncio.get_running_loop()
+        next_chores = next_claim = 0.0
         try:
             while not self._stop.is_set():
                 try:
@@ -115,20 +116,24 @@ class Sender:
                             await self.housekeeping()
                         await self._sleep(HOUSEKEEPING)
                         continue
+                    # renewed before every read: a sender that lost it must not read one more
                     self.leader = await self.store.lease(self.name, self.config.lease_ms)
                     if not self.leader:
                         self._drop_lanes()  # another sender has them now
                         await self._sleep(renew)
                         continue
-                    loop = asyncio.get_running_loop()
                     if self.housekeeping is not None and loop.time() >= next_chores:
                         next_chores = loop.time() + HOUSEKEEPING
                         await self.housekeeping()
+                    claim = loop.time() >= next_claim  # a dead sender's entries: looked at
+                    if claim:  # five times in their idle time, not at every read
+                        next_claim = loop.time() + self.config.idle_ms / 5000
                     batch = await self.store.read(
                         self.name,
                         block_ms=self.config.block_ms,
                         idle_ms=self.config.idle_ms,
                         own=not self._inflight,  # after a lost lease, take ours up again
+                        claim=claim,
                     )
                     self._dispatch(batch)
                     delay = 0.5
@@ -201,22 +206,33 @@ class Sender:
 
     async def _deliver(self, group: list[tuple[str, OutMessage]]) -> None:
         """Deliver one message, or several of one ticket's as one post (see `_coalesce`)."""
+        if group[0][1].channel not in self.channels:  # replicas configured differently
+            log.error(
+                "outbox: no %r channel in this process; message left queued", group[0][1].channel
+            )
+            raise _StillFailing
+        if len(group) == 1:  # the usual case: whether it was delivered, asked as it begins
+            entry, message = group[0]
+            begun = await self.store.attempt(message)
+            if begun is None:
+                await self.store.drop(entry)  # delivered before a crash, not yet acknowledged
+            else:
+                await self._deliver_one(entry, message, begun)
+            return
         pending = [(e, m) for e, m in group if not await self.store.is_done(m)]
         for e, m in group:
             if (e, m) not in pending:
-                await self.store.drop(e)  # delivered before a crash, not yet acknowledged
+                await self.store.drop(e)
         if not pending:
             return
-        if len(pending) > 1:
-            merged = replace(pending[0][1], text="\n".join(m.text for _, m in pending))
-            ok = await self._deliver_one(pending[0][0], merged)
-            for e, m in pending[1:]:
-                if ok:
-                    await self.store.done(e, m)
-                else:
-                    await self.store.drop(e)
-            return
-        await self._deliver_one(*pending[0])
+        merged = replace(pending[0][1], text="\n".join(m.text for _, m in pending))
+        begun = await self.store.attempt(merged)  # the first one's id: not delivered, just seen
+        ok = await self._deliver_one(pending[0][0], merged, bool(begun))
+        for e, m in pending[1:]:
+            if ok:
+                await self.store.done(e, m)
+            else:
+                await self.store.drop(e)
 
     async def _found(self, message: OutMessage, refs: Sequence[str]) -> bool:
         """Whether one of the provider's look-alike messages is this one: the first that no
@@ -226,15 +242,11 @@ class Sender:
                 return True
         return False
 
-    async def _deliver_one(self, entry: str, message: OutMessage) -> bool:
-        """True once delivered (or found delivered); False when given up for good."""
-        deliver = self.channels.get(message.channel)
-        if deliver is None:  # replicas configured differently: leave it for one that can
-            log.error(
-                "outbox: no %r channel in this process; message left queued", message.channel
-            )
-            raise _StillFailing
-        if await self.store.begun(message):
+    async def _deliver_one(self, entry: str, message: OutMessage, begun: bool) -> bool:
+        """True once delivered (or found delivered); False when given up for good. `begun`:
+        an earlier attempt had started (`OutboxStore.attempt`, which marked this one)."""
+        deliver = self.channels[message.channel]
+        if begun:
             # A sender died while this was on its way. Where the provider can tell (Twilio
             # lists sent messages) ask it; elsewhere (Telegram) send again: a rare repeat
             # beats a lost message to a person in trouble.
@@ -249,7 +261,6 @@ class Sender:
             elif await self._found(message, await check(message)):
                 await self.store.done(entry, message)
                 return True
-        await self.store.begin(message)
         reason = ""
         for attempt in range(1, self.config.attempts + 1):
             try:

@@ -78,6 +78,15 @@ end
 return 0
 """
 
+# An attempt: -1 if the message was delivered already, else whether one had begun before (a
+# sender died with it on its way); marks this one begun.
+_ATTEMPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local before = redis.call('EXISTS', KEYS[2])
+redis.call('SET', KEYS[2], 1, 'EX', ARGV[1])
+return before
+"""
+
 # A token bucket: returns how many ms to wait before the call may go (0 = now).
 _THROTTLE = """
 local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -100,6 +109,7 @@ class OutboxStore:
         self.prefix = prefix
         self.stream = f"{prefix}:outbox"
         self._lease = redis.register_script(_LEASE)
+        self._attempt = redis.register_script(_ATTEMPT)
         self._throttle = redis.register_script(_THROTTLE)
         self._group_ready = False
 
@@ -150,19 +160,21 @@ class OutboxStore:
         block_ms: int = 500,
         idle_ms: int = 5000,
         own: bool = True,
+        claim: bool = True,
     ) -> list[tuple[str, OutMessage]]:
         """Entries to deliver, oldest first: with `own`, those this consumer read before and
-        has not acknowledged; those a dead sender left behind for `idle_ms`; and new ones
-        (waiting up to `block_ms` when there is nothing else)."""
+        has not acknowledged; with `claim`, those a dead sender left behind for `idle_ms`; and
+        new ones (waiting up to `block_ms` when there is nothing else)."""
         await self._group()
         entries: list[tuple[str, dict[bytes, bytes]]] = []
         if own:
             mine = await self.redis.xreadgroup(GROUP, consumer, {self.stream: "0"}, count=count)
             entries += _entries(mine)
-        claimed = await self.redis.xautoclaim(
-            self.stream, GROUP, consumer, min_idle_time=idle_ms, start_id="0", count=count
-        )
-        entries += [(_s(i), f) for i, f in claimed[1] if f]
+        if claim:
+            claimed = await self.redis.xautoclaim(
+                self.stream, GROUP, consumer, min_idle_time=idle_ms, start_id="0", count=count
+            )
+            entries += [(_s(i), f) for i, f in claimed[1] if f]
         new = await self.redis.xreadgroup(
             GROUP,
             consumer,
@@ -179,12 +191,14 @@ class OutboxStore:
                 out.append((i, OutMessage.from_json(f[b"m"])))
         return out
 
-    async def begin(self, message: OutMessage) -> None:
-        """An attempt starts: if this sender dies now, the next one knows to check first."""
-        await self.redis.set(f"{self.prefix}:outbox:begun:{message.id}", 1, ex=DONE_TTL)
-
-    async def begun(self, message: OutMessage) -> bool:
-        return bool(await self.redis.exists(f"{self.prefix}:outbox:begun:{message.id}"))
+    async def attempt(self, message: OutMessage) -> bool | None:
+        """An attempt starts, so that if this sender dies now the next one knows to check
+        first: None when the message was delivered already (before a crash, not yet
+        acknowledged), else whether an earlier attempt had begun. One round trip."""
+        base = f"{self.prefix}:outbox"
+        keys = [f"{base}:done:{message.id}", f"{base}:begun:{message.id}"]
+        before = int(await self._attempt(keys=keys, args=[DONE_TTL]))
+        return None if before < 0 else bool(before)
 
     async def is_done(self, message: OutMessage) -> bool:
         return bool(await self.redis.exists(f"{self.prefix}:outbox:done:{message.id}"))
@@ -193,11 +207,14 @@ class OutboxStore:
         """Mark delivered first, then drop the entry: its text is not kept after delivery.
         `ref`: the provider's id of the message sent (Twilio's sid), so that a look-up after a
         crash never takes it for another message with the same text."""
-        await self.redis.set(f"{self.prefix}:outbox:done:{message.id}", 1, ex=DONE_TTL)
-        if ref:
-            await self.redis.set(self._ref(message, ref), message.id, ex=DONE_TTL)
-        await self.redis.delete(f"{self.prefix}:outbox:begun:{message.id}")
-        await self.drop(entry)
+        async with self.redis.pipeline(transaction=True) as pipe:  # all of it, or none
+            pipe.set(f"{self.prefix}:outbox:done:{message.id}", 1, ex=DONE_TTL)
+            if ref:
+                pipe.set(self._ref(message, ref), message.id, ex=DONE_TTL)
+            pipe.delete(f"{self.prefix}:outbox:begun:{message.id}")
+            pipe.xack(self.stream, GROUP, entry)
+            pipe.xdel(self.stream, entry)
+            await pipe.execute()
 
     async def claim(self, message: OutMessage, ref: str) -> bool:
         """Take the provider's message `ref` as the one `message` became, unless another message

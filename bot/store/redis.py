@@ -322,10 +322,10 @@ class RedisStore:
                 try:
                     watched = [skey, pkey] + ([mkey] if mkey else [])
                     await pipe.watch(*watched)
-                    if mkey and await pipe.exists(mkey):
+                    raw, prefs, *marked = await pipe.mget(*watched)
+                    if any(marked):
                         await pipe.reset()  # type: ignore[no-untyped-call]
                         return None
-                    raw, prefs = await pipe.mget(skey, pkey)
                     new, result = fn(self._decode(raw, prefs)[0])
                     messages, complete = emit(result) if emit else ((), False)
                     owned = await self._owned(key) if new is None else []

@@ -37,6 +37,22 @@ async def test_a_message_leaves_the_stream_only_once_delivered(redis: Redis, pre
     assert [m.text for _, m in again] == ["two"]  # our own pending one comes back first
 
 
+async def test_each_attempt_says_in_one_round_trip_whether_one_began_or_the_message_went(
+    redis: Redis, prefix: str
+) -> None:
+    """A sender about to send asks once: sent already (a crash came between the send and the
+    acknowledgement), begun by a sender that died (check first), or new. Asking marks it."""
+    box = OutboxStore(redis, prefix=prefix)
+    await box.add(note("Call 112"))
+    [(entry, message)] = await box.read("a", block_ms=10)
+    assert await box.attempt(message) is False  # new: nobody had begun it
+    assert await box.attempt(message) is True  # as the next sender finds it after a crash
+    await box.done(entry, message, "SM-1")
+    assert await box.attempt(message) is None  # delivered: not to be sent again
+    assert await box.depth() == 0
+    assert not await redis.exists(f"{prefix}:outbox:begun:{message.id}")  # done clears it
+
+
 async def test_a_dead_senders_messages_are_taken_over_after_it_stops(
     redis: Redis, prefix: str
 ) -> None:
@@ -120,13 +136,13 @@ async def test_a_backlog_of_one_persons_messages_reaches_the_operators_as_one_po
 async def test_a_message_a_killed_sender_had_begun_is_asked_about_or_sent_again_and_logged(
     redis: Redis, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A SIGKILL between `begin` and `done`. Twilio can be asked whether the SMS went: it
+    """A SIGKILL between `attempt` and `done`. Twilio can be asked whether the SMS went: it
     had it, so it is not sent twice. The Bot API cannot be asked: the Telegram message goes
     again, and the log says it may arrive twice (the fault bench counts those lines)."""
     box = OutboxStore(redis, prefix=prefix)
     await box.add(OutMessage("sms", "+996555000001", "Operator: call 112"), note("Call 112"))
     for _, message in await box.read("killed", block_ms=10):
-        await box.begin(message)  # and there the process died
+        assert await box.attempt(message) is False  # and there the process died
     await asyncio.sleep(0.05)
     sent: list[str] = []
     asked: list[str] = []
@@ -166,9 +182,9 @@ async def test_an_operator_who_sends_one_text_twice_gets_it_to_the_person_twice_
     await box.add(second)
     (entry, got), (_, again) = await box.read("killed", block_ms=10)
     assert (got.id, again.id) == (first.id, second.id)
-    await box.begin(first)
+    assert await box.attempt(first) is False
     await box.done(entry, first, "SM-A")
-    await box.begin(second)  # and there the process died
+    assert await box.attempt(second) is False  # and there the process died
     await asyncio.sleep(0.05)
     twilio = ["SM-A"]
 

@@ -82,6 +82,7 @@ from bot.privacy import Burst, mask
 from bot.settings import Settings
 from bot.store.base import SessionKey, Store, StoreUnavailable
 from bot.store.inbound import InboundStore, Stored
+from bot.store.order import Ticket
 from bot.store.outbox import OutMessage
 
 log = logging.getLogger(__name__)
@@ -454,7 +455,9 @@ class TelegramChannel:
         """One stored update, in its chat's turn: its number was taken when it was stored."""
         update = Update.de_json(json.loads(stored.raw), self.bot)
         if stored.chat is not None and stored.number:
-            async with self.conversations.in_order(_key(stored.chat), stored.number):
+            # the worker waited for the chat's earlier updates already (InboundStore.wait_turn)
+            ready = Ticket(stored.number, ready=True)
+            async with self.conversations.in_order_taken(_key(stored.chat), ready):
                 await self.application.process_update(update)
         else:
             await self.application.process_update(update)
