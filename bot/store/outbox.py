@@ -204,7 +204,8 @@ class OutboxStore:
         return bool(await self.redis.exists(f"{self.prefix}:outbox:done:{message.id}"))
 
     async def done(self, entry: str, message: OutMessage, ref: str | None = None) -> None:
-        """Mark delivered first, then drop the entry: its text is not kept after delivery.
+        """Mark delivered and drop the entry, in one transaction: its text is not kept after
+        delivery, and a crash leaves it either pending and not done, or done and gone.
         `ref`: the provider's id of the message sent (Twilio's sid), so that a look-up after a
         crash never takes it for another message with the same text."""
         async with self.redis.pipeline(transaction=True) as pipe:  # all of it, or none
