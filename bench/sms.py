@@ -92,7 +92,6 @@ CONVERSATION = [
 
 
 def serve(kind: str, port: int, redis_url: str, secret: str) -> None:
-    from bot import heap
     from bot.app import create_app
     from bot.privacy import setup_logging
     from bot.server import loop_factory
@@ -113,7 +112,7 @@ def serve(kind: str, port: int, redis_url: str, secret: str) -> None:
     # both as `safar serve` runs them: on its event loop, the start-up heap frozen
 
     async def settled(_: web.Application) -> None:
-        heap.settle()
+        settle()
 
     app.on_startup.append(settled)
     factory = loop_factory(os.environ.get("SAFAR_EVENT_LOOP", "uvloop"))
@@ -133,7 +132,7 @@ def plain_app(kind: str, redis_url: str) -> web.Application:
     async def handle(request: web.Request) -> web.Response:
         form = await request.post()
         if kind == "floor":
-            keys = [f"bench:floor:{form['From']}:{i}" for i in range(7)]
+            keys = [f"bench:floor:{form['From']!s}:{i}" for i in range(7)]
             await redis.eval(script, 7, *keys, *range(7))
             await redis.eval(script, 8, *keys, "x", *["y" * 40] * 20)
         return web.Response(text=BARE_TWIML, content_type="text/xml")
@@ -434,9 +433,9 @@ async def load_part(args: argparse.Namespace, redis_url: str) -> None:
     print(HEADER)
     for r in results:
         print(r.row())
-    keys, footprint = footprint
-    print(f"\nOne SMS person after {len(CONVERSATION)} messages: {keys} keys, {footprint} B")
-    targets(results, rates, footprint)
+    keys, size = footprint
+    print(f"\nOne SMS person after {len(CONVERSATION)} messages: {keys} keys, {size} B")
+    targets(results, rates, size)
 
 
 async def one_person(base: str, redis: Any) -> tuple[int, int]:

@@ -353,16 +353,27 @@ class Run:
     bench_cpu: float
 
 
+@dataclass
+class Ack:
+    deployment: str
+    """"1 process" or "front + worker"."""
+    mode: str
+    """What the Bot API did meanwhile."""
+    timed: Timed
+    after: float
+    """Seconds from the last update to its reply."""
+
+
 async def acknowledgements(
-    label: str,
+    deployment: str,
     servers: Servers,
     stub: Stub,
     http: aiohttp.ClientSession,
     people: list[Person],
     n: int,
-    args: argparse.Namespace,
+    rate: float,
     redis: Redis,
-) -> list[tuple[str, Timed, float]]:
+) -> list[Ack]:
     """The webhook's latencies at `args.rate` with the Bot API normal, slow and failing, and
     how long after the last update its reply went out."""
     post = poster(http, servers.urls)
@@ -377,14 +388,14 @@ async def acknowledgements(
     for name, delay, fail_every in modes:
         stub.delay, stub.fail_every = delay, fail_every
         await redis.execute_command("LATENCY", "RESET")
-        timed = await fixed_rate(post, updates(people, n), args.rate)
+        timed = await fixed_rate(post, updates(people, n), rate)
         events = await redis.execute_command("LATENCY", "LATEST")
         timed.redis = max((int(e[2]) for e in events), default=0)
         last = time.perf_counter()
         # the Bot API stays as it was until every reply is out
         await stub.quiet(5.0 if fail_every else 1.5, within=300)
         stub.normal()
-        acks.append((f"ack, {label}, {name}", timed, max(0.0, stub.last_sent - last)))
+        acks.append(Ack(deployment, name, timed, max(0.0, stub.last_sent - last)))
     return acks
 
 
@@ -433,7 +444,7 @@ async def main(args: argparse.Namespace) -> None:
     people = [emulator.person(f"P{i}", LANGUAGES[i % 4]) for i in range(CHATS)]
     stub = Stub()
     n_rate = int(args.rate * args.seconds)
-    acks: list[tuple[str, Timed, float]] = []
+    acks: list[Ack] = []
     runs: list[Run] = []
     load = os.getloadavg()
     redis = Redis.from_url(redis_url)
@@ -450,7 +461,7 @@ async def main(args: argparse.Namespace) -> None:
 
             async with serving(1, stub, redis_url, tmp) as one:
                 acks += await acknowledgements(
-                    "1 process", one, stub, http, people, n_rate, args, redis
+                    "1 process", one, stub, http, people, n_rate, args.rate, redis
                 )
                 runs.append(
                     await throughput(one, stub, http, updates(people, args.updates), redis_proc)
@@ -458,7 +469,7 @@ async def main(args: argparse.Namespace) -> None:
 
             async with serving(2, stub, redis_url, tmp, fronts=1) as split:
                 acks += await acknowledgements(
-                    "front + worker", split, stub, http, people, n_rate, args, redis
+                    "front + worker", split, stub, http, people, n_rate, args.rate, redis
                 )
 
             async with serving(2, stub, redis_url, tmp) as two:
@@ -483,7 +494,11 @@ async def main(args: argparse.Namespace) -> None:
     )
     rows = [("bare aiohttp 200", summary(bare))]
     rows += [
-        (name, f"{summary(lat)}   last reply {after:4.1f} s after") for name, lat, after in acks
+        (
+            f"ack, {a.deployment}, {a.mode}",
+            f"{summary(a.timed)}   last reply {a.after:4.1f} s after",
+        )
+        for a in acks
     ]
     rows += [
         (f"throughput, {r.processes} process{'es' if r.processes > 1 else ''}", run_line(r))
@@ -496,7 +511,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"  two processes / one: {ratio:.2f}x")
     print("Targets of issue 12:")
     for label in ("1 process", "front + worker"):
-        worst = max(p99(t.latencies) for name, t, _ in acks if name.startswith(f"ack, {label},"))
+        worst = max(p99(a.timed.latencies) for a in acks if a.deployment == label)
         print(
             f"  webhook ack p99 <= 10 ms at {args.rate:.0f} updates/s whatever the Bot API does, "
             f"{label}: {'holds' if worst <= 10 else 'MISSED'} (worst p99 {worst:.1f} ms)"
