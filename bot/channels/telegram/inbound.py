@@ -36,10 +36,8 @@ reply yet)."""
 class InboundConfig:
     parallel: int = 3
     """Turns running at once in one process: few, so that a webhook's 200 does not queue
-    behind many of them in the event loop. One process taking 100 updates/s acknowledged them
-    at p99 15-38 ms with 8 and 5-12 ms with 3 on a noisy machine, answering 172-230 updates/s
-    at most instead of 216 (bench/telegram.py, 2026-12-04); a front with a worker does not
-    depend on it."""
+    behind many of them in the event loop (8 gave one process a p99 of up to 38 ms at
+    100 updates/s: README, Benchmarks); a front with a worker does not depend on it."""
     ahead: int = 24
     """Updates taken at once, those waiting for their chat's turn included: an update whose
     chat's previous one runs on another process waits without holding a turn's place."""
